@@ -1,0 +1,1 @@
+"""leadbridge benchmarks: API calls against the minimum, records per second, peak memory."""

@@ -1,0 +1,1 @@
+"""Connectors: the only path from leadbridge to Salesforce and HubSpot."""

@@ -1,0 +1,1 @@
+"""Salesforce connector (simple-salesforce)."""

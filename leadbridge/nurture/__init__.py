@@ -1,0 +1,1 @@
+"""Nurture layer: scoring, workflows, SLA clocks, KPIs and reports."""

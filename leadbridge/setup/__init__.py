@@ -1,0 +1,1 @@
+"""Provisioning plan/apply and the setup checklist."""

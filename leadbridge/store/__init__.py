@@ -1,0 +1,1 @@
+"""State store: SQLModel tables on SQLite (default) or PostgreSQL, versioned by Alembic."""

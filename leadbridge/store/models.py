@@ -1,0 +1,143 @@
+"""State store tables. Every change here needs an Alembic migration (a test checks they agree)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from leadbridge.store.columns import UTCDateTime, utcnow
+
+
+def _utc_column(*, nullable: bool = False, index: bool = False) -> Any:
+    column: Column[datetime] = Column(UTCDateTime(), nullable=nullable, index=index)
+    if nullable:
+        return Field(default=None, sa_column=column)
+    return Field(default_factory=utcnow, sa_column=column)
+
+
+class Link(SQLModel, table=True):
+    """One HubSpot record linked to one Salesforce record within a pair, with the last snapshot.
+
+    The snapshot holds the canonical mapped values as of the last successful sync; the three-way
+    merge compares both sides against it, which is what stops echoes and flip-flops.
+    """
+
+    __tablename__ = "links"
+    __table_args__ = (
+        UniqueConstraint("pair", "hubspot_id", name="uq_links_pair_hubspot"),
+        UniqueConstraint("pair", "salesforce_id", name="uq_links_pair_salesforce"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    pair: str = Field(max_length=64)
+    hubspot_id: str = Field(max_length=32)
+    salesforce_id: str = Field(max_length=18)
+    salesforce_type: str = Field(max_length=40)
+    snapshot: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    snapshot_hash: str = Field(max_length=64)
+    created_at: datetime = _utc_column()
+    updated_at: datetime = _utc_column()
+
+
+class Cursor(SQLModel, table=True):
+    """Where the incremental read of one side of one pair resumes (value + tie-break id)."""
+
+    __tablename__ = "cursors"
+
+    pair: str = Field(primary_key=True, max_length=64)
+    side: str = Field(primary_key=True, max_length=16)
+    object_name: str = Field(primary_key=True, max_length=64)
+    value: str = Field(max_length=64)
+    tie_break_id: str = Field(default="", max_length=32)
+    updated_at: datetime = _utc_column()
+
+
+class Run(SQLModel, table=True):
+    """One job execution (sync, scoring, workflows) with its counts, calls and outcome."""
+
+    __tablename__ = "runs"
+    __table_args__ = (Index("ix_runs_pair_started", "pair", "started_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=32)
+    pair: str = Field(default="", max_length=64)
+    dry_run: bool = False
+    started_at: datetime = _utc_column()
+    finished_at: datetime | None = _utc_column(nullable=True)
+    outcome: str = Field(default="running", max_length=32)
+    counts: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    calls_salesforce: int = 0
+    calls_hubspot: int = 0
+    message: str = Field(default="", max_length=2000)
+
+
+class ErrorQueueItem(SQLModel, table=True):
+    """A record the other side rejected (or could not take yet), kept with its reason and a fix."""
+
+    __tablename__ = "error_queue"
+    __table_args__ = (Index("ix_error_queue_status_next", "status", "next_retry_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: int | None = Field(default=None, foreign_key="runs.id", index=True)
+    pair: str = Field(max_length=64)
+    side: str = Field(max_length=16)
+    record_id: str = Field(max_length=64)
+    operation: str = Field(max_length=16)
+    category: str = Field(max_length=32)
+    code: str = Field(default="", max_length=64)
+    message: str = Field(max_length=2000)
+    hint: str = Field(default="", max_length=2000)
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    attempts: int = 1
+    status: str = Field(default="open", max_length=16)
+    next_retry_at: datetime | None = _utc_column(nullable=True)
+    created_at: datetime = _utc_column()
+    updated_at: datetime = _utc_column()
+
+
+class Lineage(SQLModel, table=True):
+    """One field value written by leadbridge: which run, which rule, old -> new, from which side."""
+
+    __tablename__ = "lineage"
+    __table_args__ = (
+        Index("ix_lineage_record", "pair", "record_id"),
+        Index("ix_lineage_field_written", "field", "written_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: int = Field(foreign_key="runs.id", index=True)
+    pair: str = Field(max_length=64)
+    record_id: str = Field(max_length=64)
+    target_side: str = Field(max_length=16)
+    field: str = Field(max_length=128)
+    old_value: Any = Field(default=None, sa_column=Column(JSON, nullable=True))
+    new_value: Any = Field(default=None, sa_column=Column(JSON, nullable=True))
+    source_side: str = Field(max_length=16)
+    rule: str = Field(max_length=64)
+    written_at: datetime = _utc_column()
+
+
+class Attestation(SQLModel, table=True):
+    """A person's statement that an organisational checklist item is in place."""
+
+    __tablename__ = "attestations"
+    __table_args__ = (Index("ix_attestations_item_at", "item", "attested_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    item: int = Field(ge=1, le=16)
+    attested_by: str = Field(max_length=200)
+    note: str = Field(default="", max_length=2000)
+    attested_at: datetime = _utc_column()
+
+
+class Lease(SQLModel, table=True):
+    """A named, expiring lock so one process at a time runs a pair (or the scheduler)."""
+
+    __tablename__ = "leases"
+
+    name: str = Field(primary_key=True, max_length=128)
+    holder: str = Field(max_length=200)
+    expires_at: datetime = _utc_column()

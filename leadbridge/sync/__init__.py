@@ -1,0 +1,1 @@
+"""Sync engine: mapping, identity, three-way merge, plan, write, state, runners."""
