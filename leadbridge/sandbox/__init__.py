@@ -1,1 +1,1 @@
-"""Local emulators of the Salesforce and HubSpot APIs: for the demo, offline trials, tests, benchmarks."""
+"""Local emulators of the Salesforce and HubSpot APIs (demo, offline trials, tests, benchmarks)."""
