@@ -176,11 +176,12 @@ class Record:
     modified_at: datetime
     deleted: bool = False
     merged_into: str | None = None
+    sort_key: str = ""
 
     @property
     def cursor(self) -> Cursor:
-        """The cursor just at this record."""
-        return Cursor(modified_at=self.modified_at, tie_break=self.id)
+        """The cursor just at this record (sort_key orders ids the way the API does)."""
+        return Cursor(modified_at=self.modified_at, tie_break=self.sort_key or self.id)
 
 
 @dataclass(frozen=True)

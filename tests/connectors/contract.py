@@ -115,6 +115,7 @@ class ConnectorContract:
         self, connector: Connector, harness: RemoteHarness
     ) -> None:
         created = set(self._create(connector, harness, harness.write_batch + 3, start=20_000))
+        connector.describe(harness.object_name)  # schema is cached; measure the reads alone
         before = harness.calls()
         records, pages = drain(
             connector.read_changes(harness.object_name, cursor=None, fields=harness.fields())
@@ -124,7 +125,7 @@ class ConnectorContract:
         assert created <= set(ids)
         cursors = [r.cursor for r in records]
         assert cursors == sorted(cursors)
-        assert pages[-1].cursor == cursors[-1]
+        assert pages[-1].cursor >= cursors[-1]
         assert harness.calls() - before == math.ceil(len(records) / harness.read_page)
 
     def test_incremental_read_returns_exactly_the_changes(
@@ -146,7 +147,13 @@ class ConnectorContract:
             )
         )
         assert again == []
-        assert pages_again[-1].cursor == records[-1].cursor
+        assert pages_again[-1].cursor >= records[-1].cursor
+        from_final, _ = drain(
+            connector.read_changes(
+                harness.object_name, cursor=pages_again[-1].cursor, fields=harness.fields()
+            )
+        )
+        assert from_final == []
 
     def test_resuming_mid_page_neither_skips_nor_repeats(
         self, connector: Connector, harness: RemoteHarness

@@ -1,0 +1,499 @@
+"""The HubSpot connector: the Connector protocol over hubspot-api-client.
+
+Incremental reads walk search windows sorted by the last-modified property. Search cannot page
+past 10,000 results and sorts on one property only, so:
+- a window is paged with `after` until 10,000, then a new window starts at the last timestamp
+  read (GTE, re-reading only that timestamp's records, which the engine drops as unchanged);
+- when one timestamp holds a whole page or more, that timestamp is walked separately with
+  `EQ timestamp AND hs_object_id > last id` sorted by id, so thousands of records written in one
+  millisecond neither loop nor get skipped.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections import defaultdict
+from collections.abc import Generator, Iterator, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from types import ModuleType
+from typing import Any
+
+from leadbridge.connectors.base import (
+    EPOCH,
+    ApiBudget,
+    CanonicalValue,
+    Cursor,
+    FieldSpec,
+    ObjectSchema,
+    Page,
+    ProvisionPlan,
+    Record,
+    Side,
+    WriteOp,
+    WriteResult,
+)
+from leadbridge.connectors.hubspot.client import HubSpotClient
+from leadbridge.connectors.hubspot.errors import classify, parse_body
+from leadbridge.connectors.hubspot.values import (
+    parse_datetime,
+    schema_from_properties,
+    to_canonical,
+    to_property,
+)
+from leadbridge.errors import DataError, LeadbridgeError, Recovery, SetupError
+
+BATCH_LIMIT = 100
+SEARCH_PAGE = 200
+SEARCH_RESULT_LIMIT = 10_000
+OBJECTS = ("contacts", "companies")
+_ID_WIDTH = 20
+
+
+def _sort_key(record_id: str) -> str:
+    # Ids are numbers: pad them so that string order (the cursor's) is numeric order.
+    return record_id.zfill(_ID_WIDTH)
+
+
+def _ms(moment: datetime) -> int:
+    return int(moment.astimezone(UTC).timestamp() * 1000)
+
+
+class HubSpotConnector:
+    """HubSpot side of leadbridge; every request goes through one HubSpotClient."""
+
+    side: Side = "hubspot"
+
+    def __init__(self, *, client: HubSpotClient) -> None:
+        self.client = client
+        self._schemas: dict[str, ObjectSchema] = {}
+
+    @staticmethod
+    def _check_object(object_name: str) -> None:
+        if object_name not in OBJECTS:
+            raise SetupError(
+                f"HubSpot object {object_name!r} is not supported",
+                hint=f"use one of {', '.join(OBJECTS)}",
+            )
+
+    @staticmethod
+    def _models(object_name: str) -> ModuleType:
+        return importlib.import_module(f"hubspot.crm.{object_name}")
+
+    @staticmethod
+    def modified_property(object_name: str) -> str:
+        """The last-modified property incremental reads use (contacts differ from others)."""
+        return "lastmodifieddate" if object_name == "contacts" else "hs_lastmodifieddate"
+
+    def _json(self, model: Any) -> Any:
+        return self.client.apis.properties.api_client.sanitize_for_serialization(model)
+
+    # -- schema -----------------------------------------------------------------------------
+
+    def describe(self, object_name: str) -> ObjectSchema:
+        """All properties of the object (cached per connector)."""
+        self._check_object(object_name)
+        cached = self._schemas.get(object_name)
+        if cached is not None:
+            return cached
+        response = self.client.call(
+            f"properties {object_name}",
+            lambda: self.client.apis.properties.get_all_with_http_info(
+                object_type=object_name, _request_timeout=self.client.timeout
+            ),
+            idempotent=True,
+        )
+        schema = schema_from_properties(object_name, self._json(response).get("results", []))
+        self._schemas[object_name] = schema
+        return schema
+
+    def forget_schema(self, object_name: str | None = None) -> None:
+        """Drop cached properties (after provisioning changed them)."""
+        if object_name is None:
+            self._schemas.clear()
+        else:
+            self._schemas.pop(object_name, None)
+
+    def ensure_fields(
+        self, object_name: str, specs: Sequence[FieldSpec], *, apply: bool
+    ) -> ProvisionPlan:
+        """Plan (and with apply=True, create) properties in the leadbridge property group."""
+        from leadbridge.connectors.hubspot.provision import ensure_properties
+
+        plan: ProvisionPlan = ensure_properties(self, object_name, specs, apply=apply)
+        if apply:
+            self.forget_schema(object_name)
+        return plan
+
+    # -- reads ------------------------------------------------------------------------------
+
+    def _properties(
+        self, object_name: str, fields: Sequence[str]
+    ) -> tuple[ObjectSchema, list[str]]:
+        schema = self.describe(object_name)
+        missing = [f for f in fields if schema.field(f) is None]
+        if missing:
+            raise SetupError(
+                f"HubSpot {object_name} have no property {', '.join(missing)}",
+                hint="run `leadbridge setup apply`, or correct the mapping",
+                code="PROPERTY_DOESNT_EXIST",
+            )
+        wanted = [*fields, self.modified_property(object_name), "hs_object_id"]
+        if object_name == "contacts":
+            wanted.append("hs_merged_object_ids")
+        return schema, list(dict.fromkeys(wanted))
+
+    def _to_record(self, object_name: str, schema: ObjectSchema, raw: Mapping[str, Any]) -> Record:
+        props: Mapping[str, Any] = raw.get("properties") or {}
+        values: dict[str, CanonicalValue] = {
+            name: to_canonical(value, schema.field(name)) for name, value in props.items()
+        }
+        stamp = props.get(self.modified_property(object_name)) or raw.get("updatedAt")
+        modified = parse_datetime(str(stamp)) if stamp else EPOCH
+        record_id = str(raw["id"])
+        return Record(
+            id=record_id,
+            object_name=object_name,
+            values=values,
+            modified_at=modified,
+            deleted=bool(raw.get("archived", False)),
+            sort_key=_sort_key(record_id),
+        )
+
+    def _search(
+        self,
+        object_name: str,
+        *,
+        filters: list[dict[str, str]],
+        sort: str,
+        properties: list[str],
+        after: int,
+    ) -> tuple[list[dict[str, Any]], int]:
+        models = self._models(object_name)
+        request = models.PublicObjectSearchRequest(
+            filter_groups=[
+                models.FilterGroup(
+                    filters=[
+                        models.Filter(
+                            property_name=f["propertyName"],
+                            operator=f["operator"],
+                            value=f["value"],
+                        )
+                        for f in filters
+                    ]
+                )
+            ],
+            sorts=[{"propertyName": sort, "direction": "ASCENDING"}],
+            properties=properties,
+            limit=SEARCH_PAGE,
+            after=str(after),
+        )
+        api = self.client.apis.search(object_name)
+        response = self.client.call(
+            f"search {object_name}",
+            lambda: api.do_search_with_http_info(
+                public_object_search_request=request, _request_timeout=self.client.timeout
+            ),
+            idempotent=True,
+            search=True,
+        )
+        body = self._json(response)
+        return list(body.get("results") or []), int(body.get("total") or 0)
+
+    def read_changes(
+        self,
+        object_name: str,
+        *,
+        cursor: Cursor | None,
+        fields: Sequence[str],
+        overlap: timedelta = timedelta(0),
+    ) -> Iterator[Page]:
+        """Live records changed after the cursor, in (last-modified, id) order."""
+        self._check_object(object_name)
+        schema, properties = self._properties(object_name, fields)
+        modified = self.modified_property(object_name)
+        start = cursor.rewound(overlap) if cursor is not None else Cursor()
+        position = start
+        if start.tie_break:
+            position = yield from self._walk_timestamp(
+                object_name, schema, properties, start, exclusive=True
+            )
+        inclusive = not start.tie_break
+        while True:
+            operator = "GTE" if inclusive else "GT"
+            value = str(_ms(position.modified_at))
+            after = 0
+            last_time: datetime | None = None
+            first_time: datetime | None = None
+            while True:
+                rows, total = self._search(
+                    object_name,
+                    filters=[{"propertyName": modified, "operator": operator, "value": value}],
+                    sort=modified,
+                    properties=properties,
+                    after=after,
+                )
+                records = [self._to_record(object_name, schema, row) for row in rows]
+                records = [r for r in records if r.cursor > position or not position.tie_break]
+                if records:
+                    first_time = first_time or records[0].modified_at
+                    last_time = records[-1].modified_at
+                    # Mid-window the cursor can only claim whole earlier timestamps: records
+                    # sharing the last one may come on the next page in any id order.
+                    yield Page(
+                        records=tuple(records),
+                        cursor=Cursor(modified_at=last_time, tie_break=""),
+                    )
+                after += len(rows)
+                if len(rows) < SEARCH_PAGE or after >= total:
+                    # The window is exhausted: every record up to last_time was read.
+                    final = (
+                        Cursor(modified_at=last_time, tie_break="~")
+                        if last_time is not None
+                        else position
+                    )
+                    yield Page(records=(), cursor=final)
+                    return
+                if after + SEARCH_PAGE > SEARCH_RESULT_LIMIT:
+                    break
+            assert last_time is not None
+            if first_time == last_time:
+                # 10,000 results at one timestamp: walk it by id, then go strictly past it.
+                position = yield from self._walk_timestamp(
+                    object_name,
+                    schema,
+                    properties,
+                    Cursor(modified_at=last_time, tie_break=""),
+                    exclusive=False,
+                )
+                inclusive = False
+            else:
+                position = Cursor(modified_at=last_time, tie_break="")
+                inclusive = True
+
+    def _walk_timestamp(
+        self,
+        object_name: str,
+        schema: ObjectSchema,
+        properties: list[str],
+        start: Cursor,
+        *,
+        exclusive: bool,
+    ) -> Generator[Page, None, Cursor]:
+        """Walk one timestamp's records by id; return the cursor past the whole timestamp."""
+        modified = self.modified_property(object_name)
+        moment = str(_ms(start.modified_at))
+        last_id = start.tie_break.lstrip("0") if exclusive and start.tie_break != "~" else "0"
+        if start.tie_break == "~":
+            return Cursor(modified_at=start.modified_at, tie_break="~")
+        while True:
+            rows, _total = self._search(
+                object_name,
+                filters=[
+                    {"propertyName": modified, "operator": "EQ", "value": moment},
+                    {"propertyName": "hs_object_id", "operator": "GT", "value": last_id or "0"},
+                ],
+                sort="hs_object_id",
+                properties=properties,
+                after=0,
+            )
+            records = tuple(self._to_record(object_name, schema, row) for row in rows)
+            if records:
+                last_id = records[-1].id
+                yield Page(records=records, cursor=records[-1].cursor)
+            if len(rows) < SEARCH_PAGE:
+                done = Cursor(modified_at=start.modified_at, tie_break="~")
+                yield Page(records=(), cursor=done)
+                return done
+
+    def read_by_keys(
+        self, object_name: str, *, key_field: str, keys: Sequence[str], fields: Sequence[str]
+    ) -> list[Record]:
+        """Records whose property equals one of the keys, by batch read with idProperty."""
+        self._check_object(object_name)
+        schema, properties = self._properties(object_name, [key_field, *fields])
+        models = self._models(object_name)
+        api = self.client.apis.batch(object_name)
+        unique = list(dict.fromkeys(k for k in keys if k))
+        found: list[Record] = []
+        for start in range(0, len(unique), BATCH_LIMIT):
+            chunk = unique[start : start + BATCH_LIMIT]
+            request = models.BatchReadInputSimplePublicObjectId(
+                inputs=[models.SimplePublicObjectId(id=key) for key in chunk],
+                properties=properties,
+                properties_with_history=[],
+                id_property=None if key_field == "hs_object_id" else key_field,
+            )
+            response = self.client.call(
+                f"batch read {object_name}", self._batch_read(api, request), idempotent=True
+            )
+            for row in self._json(response).get("results") or []:
+                found.append(self._to_record(object_name, schema, row))
+        return found
+
+    def _batch_read(self, api: Any, request: Any) -> Any:
+        def run() -> Any:
+            return api.read_with_http_info(
+                batch_read_input_simple_public_object_id=request,
+                archived=False,
+                _request_timeout=self.client.timeout,
+            )
+
+        return run
+
+    # -- writes -----------------------------------------------------------------------------
+
+    def write(self, object_name: str, ops: Sequence[WriteOp]) -> list[WriteResult]:
+        """Batch writes of 100; per-input outcomes (objectWriteTraceId), one result per op."""
+        self._check_object(object_name)
+        groups: dict[tuple[str, str | None], list[int]] = defaultdict(list)
+        for index, op in enumerate(ops):
+            if op.kind == "upsert" and (not op.key_field or op.key_value is None):
+                raise ValueError(f"upsert op {op.ref!r} needs key_field and key_value")
+            if op.kind in ("update", "delete") and not op.record_id:
+                raise ValueError(f"{op.kind} op {op.ref!r} needs record_id")
+            groups[(op.kind, op.key_field if op.kind == "upsert" else None)].append(index)
+        results: dict[int, WriteResult] = {}
+        for (kind, _key), indexes in groups.items():
+            for start in range(0, len(indexes), BATCH_LIMIT):
+                chunk = indexes[start : start + BATCH_LIMIT]
+                outcomes = self._write_batch(object_name, kind, [ops[i] for i in chunk])
+                results.update(zip(chunk, outcomes, strict=True))
+        return [results[i] for i in range(len(ops))]
+
+    def _write_batch(self, object_name: str, kind: str, ops: list[WriteOp]) -> list[WriteResult]:
+        models = self._models(object_name)
+        api = self.client.apis.batch(object_name)
+        timeout = self.client.timeout
+
+        def props(op: WriteOp) -> dict[str, str]:
+            return {name: to_property(value) for name, value in op.values.items()}
+
+        # The trace id is what makes HubSpot answer per input (207) instead of failing the batch.
+        trace = {f"lb-{i}": op for i, op in enumerate(ops)}
+        traced = list(trace.items())
+        try:
+            if kind == "create":
+                body = models.BatchInputSimplePublicObjectBatchInputForCreate(
+                    inputs=[
+                        models.SimplePublicObjectBatchInputForCreate(
+                            properties=props(op), associations=[], object_write_trace_id=t
+                        )
+                        for t, op in traced
+                    ]
+                )
+                response = self.client.call(
+                    f"batch create {object_name}",
+                    lambda: api.create_with_http_info(
+                        batch_input_simple_public_object_batch_input_for_create=body,
+                        _request_timeout=timeout,
+                    ),
+                    idempotent=False,
+                )
+            elif kind == "update":
+                update = models.BatchInputSimplePublicObjectBatchInput(
+                    inputs=[
+                        models.SimplePublicObjectBatchInput(
+                            id=op.record_id, properties=props(op), object_write_trace_id=t
+                        )
+                        for t, op in traced
+                    ]
+                )
+                response = self.client.call(
+                    f"batch update {object_name}",
+                    lambda: api.update_with_http_info(
+                        batch_input_simple_public_object_batch_input=update,
+                        _request_timeout=timeout,
+                    ),
+                    idempotent=True,
+                )
+            elif kind == "upsert":
+                upsert = models.BatchInputSimplePublicObjectBatchInputUpsert(
+                    inputs=[
+                        models.SimplePublicObjectBatchInputUpsert(
+                            id=op.key_value,
+                            id_property=op.key_field,
+                            properties=props(op),
+                            object_write_trace_id=t,
+                        )
+                        for t, op in traced
+                    ]
+                )
+                response = self.client.call(
+                    f"batch upsert {object_name}",
+                    lambda: api.upsert_with_http_info(
+                        batch_input_simple_public_object_batch_input_upsert=upsert,
+                        _request_timeout=timeout,
+                    ),
+                    idempotent=True,
+                )
+            else:
+                archive = models.BatchInputSimplePublicObjectId(
+                    inputs=[models.SimplePublicObjectId(id=op.record_id) for op in ops]
+                )
+                self.client.call(
+                    f"batch archive {object_name}",
+                    lambda: api.archive_with_http_info(
+                        batch_input_simple_public_object_id=archive, _request_timeout=timeout
+                    ),
+                    idempotent=True,
+                )
+                return [WriteResult(ref=op.ref, ok=True, record_id=op.record_id) for op in ops]
+        except LeadbridgeError as error:
+            if error.recovery in (Recovery.STOP, Recovery.REAUTHENTICATE):
+                raise
+            if isinstance(error, DataError) and len(ops) > 1:
+                # A whole-batch rejection (e.g. 409 for one duplicate): split to find the culprit
+                # and keep the others.
+                middle = len(ops) // 2
+                return self._write_batch(object_name, kind, ops[:middle]) + self._write_batch(
+                    object_name, kind, ops[middle:]
+                )
+            return [
+                WriteResult(ref=op.ref, ok=False, record_id=op.record_id, error=error) for op in ops
+            ]
+        return self._outcomes(kind, trace, self._json(response) if response is not None else {})
+
+    @staticmethod
+    def _outcomes(
+        kind: str, trace: Mapping[str, WriteOp], body: Mapping[str, Any]
+    ) -> list[WriteResult]:
+        by_trace: dict[str, WriteResult] = {}
+        for row in body.get("results") or []:
+            op = trace.get(str(row.get("objectWriteTraceId", "")))
+            if op is not None:
+                created = bool(row.get("new", kind == "create"))
+                by_trace[op.ref] = WriteResult(
+                    ref=op.ref, ok=True, record_id=str(row.get("id")), created=created
+                )
+        for problem in body.get("errors") or []:
+            context = problem.get("context") or {}
+            error = classify(status=400, body=problem)
+            for t in context.get("objectWriteTraceId") or []:
+                op = trace.get(str(t))
+                if op is not None:
+                    by_trace[op.ref] = WriteResult(
+                        ref=op.ref, ok=False, record_id=op.record_id, error=error
+                    )
+        results = []
+        for op in trace.values():
+            outcome = by_trace.get(op.ref)
+            if outcome is None:
+                outcome = WriteResult(
+                    ref=op.ref,
+                    ok=False,
+                    record_id=op.record_id,
+                    error=DataError(
+                        "HubSpot returned no outcome for this record",
+                        hint="retried on the next run",
+                        code="NO_OUTCOME",
+                    ),
+                )
+            results.append(outcome)
+        return results
+
+    def budget(self) -> ApiBudget:
+        """Calls made and the portal's daily usage against leadbridge's share."""
+        return self.client.budget()
+
+
+__all__ = ["HubSpotConnector", "parse_body"]
