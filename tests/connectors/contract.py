@@ -23,7 +23,7 @@ from leadbridge.connectors.base import (
     Record,
     WriteOp,
 )
-from leadbridge.errors import BudgetExhaustedError, DataError, Recovery
+from leadbridge.errors import BudgetExhaustedError, DataError, LeadbridgeError, Recovery
 
 
 class RemoteHarness(Protocol):
@@ -34,6 +34,7 @@ class RemoteHarness(Protocol):
     key_field: str
     write_batch: int
     read_page: int
+    supports_reauth: bool
 
     def fields(self) -> list[str]:
         """Fields the tests read and write."""
@@ -235,6 +236,12 @@ class ConnectorContract:
         pages = connector.read_changes(harness.object_name, cursor=None, fields=harness.fields())
         first = next(iter(pages))
         harness.expire_session()
+        if not harness.supports_reauth:
+            # A token that cannot be renewed: the read stops with a classified error.
+            with pytest.raises(LeadbridgeError) as caught:
+                list(pages)
+            assert caught.value.recovery in (Recovery.REAUTHENTICATE, Recovery.STOP)
+            return
         rest = [r for page in pages for r in page.records]
         assert len(first.records) + len(rest) >= harness.read_page + 1
 

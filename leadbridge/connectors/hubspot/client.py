@@ -6,11 +6,12 @@ window, retries, counts calls and reads the X-HubSpot-RateLimit-* headers.
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 
 import hubspot
 import urllib3
@@ -33,7 +34,6 @@ from leadbridge.secrets import resolve_secret
 
 log = logging.getLogger(__name__)
 
-T = TypeVar("T")
 Tier = Literal["free", "starter", "professional", "enterprise"]
 
 
@@ -112,14 +112,19 @@ class HubSpotClient:
     def call(
         self,
         what: str,
-        request: Callable[[], tuple[T, int, Mapping[str, str]]],
+        request: Callable[[], Any],
         *,
         idempotent: bool,
         search: bool = False,
-    ) -> T:
-        """Run one `*_with_http_info` request under the limiter, budget and retry policy."""
+    ) -> Any:
+        """Run one SDK request made with `_preload_content=False`; return its JSON body.
 
-        def attempt() -> T:
+        The raw body is parsed here rather than through the SDK's models: model
+        deserialisation (dateutil on every timestamp) cost more CPU than everything else in a
+        large read, and the raw response also carries the rate-limit headers.
+        """
+
+        def attempt() -> Any:
             self._check_budget()
             if search:
                 self.search_window.acquire()
@@ -127,17 +132,21 @@ class HubSpotClient:
             with self._lock:
                 self._calls += 1
             try:
-                data, _status, headers = request()
+                response = request()
+                raw = response.data
+                headers = response.headers
+                response.release_conn()
             except Exception as exc:
                 error = self._classify(exc)
                 if isinstance(error, RateLimitedError):
+                    # The retry policy waits out the server's window (Retry-After or the
+                    # policy's length); the limiter keeps counting on from there.
                     with self._lock:
                         self._rate_limited += 1
-                    (self.search_window if search else self.window).penalise()
                 log.debug("hubspot %s failed: %s", what, error)
                 raise error from None
             self._note_headers(headers)
-            return data
+            return json.loads(raw) if raw else None
 
         return self.retry.run(attempt, idempotent=idempotent)
 

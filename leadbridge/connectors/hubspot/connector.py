@@ -84,9 +84,6 @@ class HubSpotConnector:
         """The last-modified property incremental reads use (contacts differ from others)."""
         return "lastmodifieddate" if object_name == "contacts" else "hs_lastmodifieddate"
 
-    def _json(self, model: Any) -> Any:
-        return self.client.apis.properties.api_client.sanitize_for_serialization(model)
-
     # -- schema -----------------------------------------------------------------------------
 
     def describe(self, object_name: str) -> ObjectSchema:
@@ -98,11 +95,13 @@ class HubSpotConnector:
         response = self.client.call(
             f"properties {object_name}",
             lambda: self.client.apis.properties.get_all_with_http_info(
-                object_type=object_name, _request_timeout=self.client.timeout
+                object_type=object_name,
+                _request_timeout=self.client.timeout,
+                _preload_content=False,
             ),
             idempotent=True,
         )
-        schema = schema_from_properties(object_name, self._json(response).get("results", []))
+        schema = schema_from_properties(object_name, response.get("results", []))
         self._schemas[object_name] = schema
         return schema
 
@@ -191,13 +190,14 @@ class HubSpotConnector:
         response = self.client.call(
             f"search {object_name}",
             lambda: api.do_search_with_http_info(
-                public_object_search_request=request, _request_timeout=self.client.timeout
+                public_object_search_request=request,
+                _request_timeout=self.client.timeout,
+                _preload_content=False,
             ),
             idempotent=True,
             search=True,
         )
-        body = self._json(response)
-        return list(body.get("results") or []), int(body.get("total") or 0)
+        return list(response.get("results") or []), int(response.get("total") or 0)
 
     def read_changes(
         self,
@@ -207,23 +207,26 @@ class HubSpotConnector:
         fields: Sequence[str],
         overlap: timedelta = timedelta(0),
     ) -> Iterator[Page]:
-        """Live records changed after the cursor, in (last-modified, id) order."""
+        """Live records changed after the cursor, in last-modified order, each once."""
         self._check_object(object_name)
         schema, properties = self._properties(object_name, fields)
         modified = self.modified_property(object_name)
         start = cursor.rewound(overlap) if cursor is not None else Cursor()
         position = start
+        # Ids already yielded at the newest timestamp read: a new window starts at that
+        # timestamp (GTE) and must not repeat them.
+        seen_time: datetime | None = None
+        seen_ids: set[str] = set()
         if start.tie_break:
             position = yield from self._walk_timestamp(
-                object_name, schema, properties, start, exclusive=True
+                object_name, schema, properties, start, skip=set()
             )
         inclusive = not start.tie_break
         while True:
             operator = "GTE" if inclusive else "GT"
             value = str(_ms(position.modified_at))
             after = 0
-            last_time: datetime | None = None
-            first_time: datetime | None = None
+            restart_at: datetime | None = None
             while True:
                 rows, total = self._search(
                     object_name,
@@ -233,41 +236,44 @@ class HubSpotConnector:
                     after=after,
                 )
                 records = [self._to_record(object_name, schema, row) for row in rows]
-                records = [r for r in records if r.cursor > position or not position.tie_break]
-                if records:
-                    first_time = first_time or records[0].modified_at
-                    last_time = records[-1].modified_at
-                    # Mid-window the cursor can only claim whole earlier timestamps: records
-                    # sharing the last one may come on the next page in any id order.
-                    yield Page(
-                        records=tuple(records),
-                        cursor=Cursor(modified_at=last_time, tie_break=""),
+                if len(rows) == SEARCH_PAGE and records[0].modified_at == records[-1].modified_at:
+                    # A full page at one timestamp may be the head of thousands: walk it by id.
+                    moment = records[0].modified_at
+                    skip = seen_ids if seen_time == moment else set()
+                    position = yield from self._walk_timestamp(
+                        object_name, schema, properties, Cursor(modified_at=moment), skip=skip
                     )
+                    seen_time, seen_ids = None, set()
+                    restart_at = moment
+                    break
+                fresh = [
+                    r
+                    for r in records
+                    if not (r.modified_at == seen_time and r.id in seen_ids)
+                    and not (position.tie_break and r.cursor <= position)
+                ]
+                for record in fresh:
+                    if record.modified_at != seen_time:
+                        seen_time, seen_ids = record.modified_at, set()
+                    seen_ids.add(record.id)
                 after += len(rows)
-                if len(rows) < SEARCH_PAGE or after >= total:
-                    # The window is exhausted: every record up to last_time was read.
-                    final = (
-                        Cursor(modified_at=last_time, tie_break="~")
-                        if last_time is not None
-                        else position
-                    )
-                    yield Page(records=(), cursor=final)
+                exhausted = len(rows) < SEARCH_PAGE or after >= total
+                if fresh or exhausted:
+                    # Mid-window the cursor claims only whole earlier timestamps; once the
+                    # window is exhausted it claims everything read ("~" sorts after ids).
+                    newest = seen_time or position.modified_at
+                    page_cursor = Cursor(modified_at=newest, tie_break="~" if exhausted else "")
+                    yield Page(records=tuple(fresh), cursor=max(page_cursor, position))
+                if exhausted:
                     return
                 if after + SEARCH_PAGE > SEARCH_RESULT_LIMIT:
+                    assert seen_time is not None
+                    position = Cursor(modified_at=seen_time)
                     break
-            assert last_time is not None
-            if first_time == last_time:
-                # 10,000 results at one timestamp: walk it by id, then go strictly past it.
-                position = yield from self._walk_timestamp(
-                    object_name,
-                    schema,
-                    properties,
-                    Cursor(modified_at=last_time, tie_break=""),
-                    exclusive=False,
-                )
+            if restart_at is not None:
+                position = Cursor(modified_at=restart_at, tie_break="~")
                 inclusive = False
             else:
-                position = Cursor(modified_at=last_time, tie_break="")
                 inclusive = True
 
     def _walk_timestamp(
@@ -277,31 +283,32 @@ class HubSpotConnector:
         properties: list[str],
         start: Cursor,
         *,
-        exclusive: bool,
+        skip: set[str],
     ) -> Generator[Page, None, Cursor]:
-        """Walk one timestamp's records by id; return the cursor past the whole timestamp."""
+        """Walk one timestamp's records by id after start.tie_break; return the cursor past it."""
         modified = self.modified_property(object_name)
-        moment = str(_ms(start.modified_at))
-        last_id = start.tie_break.lstrip("0") if exclusive and start.tie_break != "~" else "0"
+        done = Cursor(modified_at=start.modified_at, tie_break="~")
         if start.tie_break == "~":
-            return Cursor(modified_at=start.modified_at, tie_break="~")
+            return done
+        moment = str(_ms(start.modified_at))
+        last_id = start.tie_break.lstrip("0") or "0"
         while True:
             rows, _total = self._search(
                 object_name,
                 filters=[
                     {"propertyName": modified, "operator": "EQ", "value": moment},
-                    {"propertyName": "hs_object_id", "operator": "GT", "value": last_id or "0"},
+                    {"propertyName": "hs_object_id", "operator": "GT", "value": last_id},
                 ],
                 sort="hs_object_id",
                 properties=properties,
                 after=0,
             )
-            records = tuple(self._to_record(object_name, schema, row) for row in rows)
+            records = [self._to_record(object_name, schema, row) for row in rows]
             if records:
                 last_id = records[-1].id
-                yield Page(records=records, cursor=records[-1].cursor)
+                fresh = tuple(r for r in records if r.id not in skip)
+                yield Page(records=fresh, cursor=records[-1].cursor)
             if len(rows) < SEARCH_PAGE:
-                done = Cursor(modified_at=start.modified_at, tie_break="~")
                 yield Page(records=(), cursor=done)
                 return done
 
@@ -326,7 +333,7 @@ class HubSpotConnector:
             response = self.client.call(
                 f"batch read {object_name}", self._batch_read(api, request), idempotent=True
             )
-            for row in self._json(response).get("results") or []:
+            for row in (response or {}).get("results") or []:
                 found.append(self._to_record(object_name, schema, row))
         return found
 
@@ -336,6 +343,7 @@ class HubSpotConnector:
                 batch_read_input_simple_public_object_id=request,
                 archived=False,
                 _request_timeout=self.client.timeout,
+                _preload_content=False,
             )
 
         return run
@@ -386,6 +394,7 @@ class HubSpotConnector:
                     lambda: api.create_with_http_info(
                         batch_input_simple_public_object_batch_input_for_create=body,
                         _request_timeout=timeout,
+                        _preload_content=False,
                     ),
                     idempotent=False,
                 )
@@ -403,6 +412,7 @@ class HubSpotConnector:
                     lambda: api.update_with_http_info(
                         batch_input_simple_public_object_batch_input=update,
                         _request_timeout=timeout,
+                        _preload_content=False,
                     ),
                     idempotent=True,
                 )
@@ -423,6 +433,7 @@ class HubSpotConnector:
                     lambda: api.upsert_with_http_info(
                         batch_input_simple_public_object_batch_input_upsert=upsert,
                         _request_timeout=timeout,
+                        _preload_content=False,
                     ),
                     idempotent=True,
                 )
@@ -433,7 +444,9 @@ class HubSpotConnector:
                 self.client.call(
                     f"batch archive {object_name}",
                     lambda: api.archive_with_http_info(
-                        batch_input_simple_public_object_id=archive, _request_timeout=timeout
+                        batch_input_simple_public_object_id=archive,
+                        _request_timeout=timeout,
+                        _preload_content=False,
                     ),
                     idempotent=True,
                 )
@@ -451,7 +464,7 @@ class HubSpotConnector:
             return [
                 WriteResult(ref=op.ref, ok=False, record_id=op.record_id, error=error) for op in ops
             ]
-        return self._outcomes(kind, trace, self._json(response) if response is not None else {})
+        return self._outcomes(kind, trace, response or {})
 
     @staticmethod
     def _outcomes(

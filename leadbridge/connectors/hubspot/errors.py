@@ -72,9 +72,11 @@ def classify(
                 hint="the portal's daily API limit is spent; leadbridge resumes on the next run",
                 code="DAILY",
             )
+        policy = str(body.get("policyName") or "")
+        window = 1.0 if policy == "SECONDLY" else 10.0
         return RateLimitedError(
             message,
-            retry_after=retry_after if retry_after is not None else 10.0,
+            retry_after=retry_after if retry_after is not None else window,
             hint="HubSpot is rate limiting; retried after the window",
             code=str(body.get("policyName") or "RATE_LIMIT"),
         )

@@ -50,10 +50,3 @@ class WindowLimiter:
                 wait = self.window_seconds - (now - self._stamps[0])
             self.waited_seconds += wait
             self._sleep(wait)
-
-    def penalise(self) -> None:
-        """After a 429 the server's window is full whatever we counted: start a fresh one."""
-        with self._lock:
-            now = self._clock()
-            self._stamps.clear()
-            self._stamps.extend([now] * self.max_calls)

@@ -80,11 +80,11 @@ def ensure_properties(
     groups = client.call(
         "property groups",
         lambda: client.apis.groups.get_all_with_http_info(
-            object_type=object_name, _request_timeout=client.timeout
+            object_type=object_name, _request_timeout=client.timeout, _preload_content=False
         ),
         idempotent=True,
     )
-    group_names = {g["name"] for g in connector._json(groups).get("results") or []}
+    group_names = {g["name"] for g in (groups or {}).get("results") or []}
     actions: list[ProvisionAction] = []
     creates: list[FieldSpec] = []
     option_updates: list[tuple[FieldSchema, FieldSpec, list[str]]] = []
@@ -137,6 +137,7 @@ def ensure_properties(
                     object_type=object_name,
                     property_group_create=group,
                     _request_timeout=client.timeout,
+                    _preload_content=False,
                 ),
                 idempotent=False,
             )
@@ -159,6 +160,7 @@ def ensure_properties(
                     object_type=object_name,
                     property_create=create,
                     _request_timeout=client.timeout,
+                    _preload_content=False,
                 ),
                 idempotent=False,
             )
@@ -183,6 +185,7 @@ def ensure_properties(
                     property_name=spec.name,
                     property_update=update,
                     _request_timeout=client.timeout,
+                    _preload_content=False,
                 ),
                 idempotent=True,
             )
