@@ -64,9 +64,12 @@ class BackgroundServer:
         return self
 
     def stop(self) -> None:
-        """Ask uvicorn to exit and wait for the thread."""
+        """Ask uvicorn to exit; idle keep-alive clients must not hold the shutdown up."""
         self._server.should_exit = True
-        self._thread.join(timeout=10)
+        self._thread.join(timeout=1)
+        if self._thread.is_alive():
+            self._server.force_exit = True
+            self._thread.join(timeout=10)
         self._socket.close()
 
     def __enter__(self) -> BackgroundServer:

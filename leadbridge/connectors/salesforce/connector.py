@@ -76,10 +76,10 @@ class SalesforceConnector:
             return cached
         raw = self.client.call(
             f"describe {object_name}",
-            lambda sf: getattr(sf, object_name).describe(timeout=self._timeout),
+            lambda sf: sf.restful(f"sobjects/{object_name}/describe", timeout=self._timeout),
             idempotent=True,
         )
-        schema = schema_from_describe(raw)
+        schema = schema_from_describe(raw or {})
         self._schemas[object_name] = schema
         return schema
 
