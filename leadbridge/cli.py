@@ -6,30 +6,31 @@ Exit codes (docs/cli.md): 0 ok, 1 the command found problems, 2 usage or configu
 
 from __future__ import annotations
 
-import functools
 import json
 import shutil
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, ParamSpec, TypeVar
+from typing import Annotated, Any
 
+import tomli_w
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from leadbridge import __version__
-from leadbridge.config import LoadedConfig, config_path, load_config
+from leadbridge.cli_common import (
+    EXIT_OK,
+    EXIT_PROBLEMS,
+    AppState,
+    JsonOption,
+    emit_json,
+    handles_errors,
+    out,
+    state_of,
+)
+from leadbridge.cli_sandbox import read_info, sandbox_app, sandbox_config
 from leadbridge.config_check import check_config
-from leadbridge.errors import ConfigError, LeadbridgeError, StoreError
-from leadbridge.logs import configure_logging, redact
+from leadbridge.errors import ConfigError
 from leadbridge.store.db import Store, current_revision, head_revision, make_engine, upgrade
 from leadbridge.store.summary import summarize
-
-EXIT_OK = 0
-EXIT_PROBLEMS = 1
-EXIT_USAGE = 2
-EXIT_INTERNAL = 3
 
 EXAMPLE_CONFIG = Path(__file__).resolve().parents[1] / "config.example.toml"
 
@@ -44,86 +45,7 @@ config_app = typer.Typer(help="Validate and show the configuration.", no_args_is
 db_app = typer.Typer(help="Create and upgrade the state store.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
 app.add_typer(db_app, name="db")
-
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
-
-JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
-
-P = ParamSpec("P")
-R = TypeVar("R")
-
-
-@dataclass
-class AppState:
-    """Global options, and the configuration loaded once on first use."""
-
-    config_file: Path | None = None
-    log_format: str | None = None
-    log_level: str | None = None
-    loaded: LoadedConfig | None = field(default=None)
-
-    def config(self) -> LoadedConfig:
-        """Load (once) and return the validated configuration."""
-        if self.loaded is None:
-            self.loaded = load_config(config_path(self.config_file))
-            settings = self.loaded.settings.logging
-            configure_logging(
-                level=self.log_level or settings.level,
-                fmt="json" if (self.log_format or settings.format) == "json" else "text",
-            )
-        return self.loaded
-
-
-def _state(ctx: typer.Context) -> AppState:
-    state = ctx.find_root().obj
-    if not isinstance(state, AppState):
-        state = AppState()
-        ctx.find_root().obj = state
-    return state
-
-
-def handles_errors(func: Callable[P, R]) -> Callable[P, R]:
-    """Turn leadbridge errors into one clear message and the documented exit code."""
-
-    @functools.wraps(func)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return func(*args, **kwargs)
-        except (ConfigError, StoreError) as exc:
-            _print_error(exc, as_json=bool(kwargs.get("as_json")))
-            raise typer.Exit(EXIT_USAGE) from None
-        except LeadbridgeError as exc:
-            _print_error(exc, as_json=bool(kwargs.get("as_json")))
-            raise typer.Exit(EXIT_PROBLEMS) from None
-        except (typer.Exit, typer.Abort, KeyboardInterrupt):
-            raise
-        except Exception as exc:
-            err.print(
-                f"[red]internal error:[/red] {redact(f'{type(exc).__name__}: {exc}')}\n"
-                "This is a bug in leadbridge; please report it with the command you ran.",
-                highlight=False,
-            )
-            raise typer.Exit(EXIT_INTERNAL) from None
-
-    return wrapper
-
-
-def _print_error(exc: LeadbridgeError, *, as_json: bool) -> None:
-    message = redact(exc.message)
-    hint = redact(exc.hint)
-    if as_json:
-        details = {"message": message, "hint": hint}
-        if isinstance(exc, ConfigError):
-            details |= {"source": exc.source, "key": exc.key}
-        print(json.dumps({"ok": False, "error": details}, ensure_ascii=False))
-    err.print(f"[red]error:[/red] {message}", highlight=False, markup=True)
-    if hint:
-        err.print(f"[yellow]fix:[/yellow] {hint}", highlight=False)
-
-
-def _emit_json(data: Any) -> None:
-    print(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+app.add_typer(sandbox_app, name="sandbox")
 
 
 def _version(value: bool) -> None:
@@ -176,13 +98,28 @@ def init(
     path: Annotated[Path, typer.Option("--path", help="Where to write the config.")] = Path(
         "leadbridge.toml"
     ),
+    sandbox_info: Annotated[
+        Path | None,
+        typer.Option("--sandbox-info", help="Write a config for this running sandbox instead."),
+    ] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
 ) -> None:
-    """Write a commented starting configuration (a copy of config.example.toml)."""
+    """Write a starting configuration: the commented example, or one for a running sandbox."""
     if path.exists() and not force:
         raise ConfigError(
             "the file already exists", source=str(path), hint="pass --force to overwrite it"
         )
+    if sandbox_info is not None:
+        config, environment = sandbox_config(read_info(sandbox_info))
+        path.write_text(
+            "# Written by `leadbridge init --sandbox-info`: reaches the local sandbox.\n"
+            + tomli_w.dumps(config),
+            encoding="utf-8",
+        )
+        out.print(f"wrote {path}; its secrets come from the environment (sandbox values):")
+        for name, value in environment.items():
+            print(f"export {name}={value}")
+        return
     if not EXAMPLE_CONFIG.exists():
         raise ConfigError(
             "config.example.toml is missing from the installation",
@@ -197,7 +134,7 @@ def init(
 @handles_errors
 def config_check(ctx: typer.Context, as_json: JsonOption = False) -> None:
     """Validate the configuration and check that every secret it references can be read."""
-    loaded = _state(ctx).config()
+    loaded = state_of(ctx).config()
     problems = check_config(loaded)
     if problems:
         if len(problems) == 1:
@@ -208,7 +145,7 @@ def config_check(ctx: typer.Context, as_json: JsonOption = False) -> None:
             hint="correct each one listed",
         )
     if as_json:
-        _emit_json({"ok": True, "source": loaded.source})
+        emit_json({"ok": True, "source": loaded.source})
     else:
         out.print(f"[green]ok[/green]: {loaded.source} is valid and its secrets are readable")
 
@@ -217,10 +154,10 @@ def config_check(ctx: typer.Context, as_json: JsonOption = False) -> None:
 @handles_errors
 def config_show(ctx: typer.Context, as_json: JsonOption = False) -> None:
     """Print the effective configuration (file + environment); secrets show as references."""
-    loaded = _state(ctx).config()
+    loaded = state_of(ctx).config()
     data = loaded.settings.model_dump(mode="json", exclude_none=True)
     if as_json:
-        _emit_json({"source": loaded.source, "settings": data})
+        emit_json({"source": loaded.source, "settings": data})
         return
     table = Table("key", "value", title=f"configuration from {loaded.source}")
     for key, value in _flatten(data):
@@ -243,7 +180,7 @@ def _flatten(data: Any, prefix: str = "") -> list[tuple[str, str]]:
 
 
 def _open_store(ctx: typer.Context) -> Store:
-    loaded = _state(ctx).config()
+    loaded = state_of(ctx).config()
     return Store.open(database_url=loaded.settings.state.database_url)
 
 
@@ -251,13 +188,13 @@ def _open_store(ctx: typer.Context) -> Store:
 @handles_errors
 def db_upgrade(ctx: typer.Context, as_json: JsonOption = False) -> None:
     """Create the state store or bring its schema to the newest revision."""
-    engine = make_engine(_state(ctx).config().settings.state.database_url)
+    engine = make_engine(state_of(ctx).config().settings.state.database_url)
     try:
         before, after = upgrade(engine)
     finally:
         engine.dispose()
     if as_json:
-        _emit_json({"from": before, "to": after, "changed": before != after})
+        emit_json({"from": before, "to": after, "changed": before != after})
     elif before == after:
         out.print(f"state store already at revision {after}")
     else:
@@ -268,14 +205,14 @@ def db_upgrade(ctx: typer.Context, as_json: JsonOption = False) -> None:
 @handles_errors
 def db_status(ctx: typer.Context, as_json: JsonOption = False) -> None:
     """Show the schema revision of the state store against the newest one; 1 if behind."""
-    engine = make_engine(_state(ctx).config().settings.state.database_url)
+    engine = make_engine(state_of(ctx).config().settings.state.database_url)
     try:
         current, head = current_revision(engine), head_revision(engine)
         url = engine.url.render_as_string(hide_password=True)
     finally:
         engine.dispose()
     if as_json:
-        _emit_json({"database": url, "revision": current, "head": head, "current": current == head})
+        emit_json({"database": url, "revision": current, "head": head, "current": current == head})
     else:
         state = "[green]up to date[/green]" if current == head else "[yellow]behind[/yellow]"
         out.print(f"{url}: revision {current or '(empty)'}, newest {head}: {state}")
@@ -293,7 +230,7 @@ def status(ctx: typer.Context, as_json: JsonOption = False) -> None:
     finally:
         store.close()
     if as_json:
-        _emit_json(summary)
+        emit_json(summary)
         return
     out.print(f"state store {summary['database']} at revision {summary['schema_revision']}")
     table = Table("pair", "links", "open errors", title="pairs")
@@ -318,17 +255,19 @@ def demo(
     state_dir: Annotated[
         Path, typer.Option("--state-dir", help="Folder for the demo's SQLite state store.")
     ] = Path(".leadbridge/demo"),
+    leads: Annotated[int, typer.Option("--leads", help="Seeded Salesforce leads.", min=1)] = 200,
     as_json: JsonOption = False,
 ) -> None:
     """Run the main job against the built-in sandbox on an embedded SQLite store."""
     from leadbridge.demo import run_demo
 
-    report = run_demo(state_dir=state_dir)
+    def say(line: str) -> None:
+        out.print(f"[green]✓[/green] {line}", highlight=False)
+
+    report = run_demo(state_dir=state_dir, leads=leads, say=None if as_json else say)
     if as_json:
-        _emit_json(report)
+        emit_json(report)
         return
-    for step in report["steps"]:
-        out.print(f"[green]✓[/green] {step}")
     for missing in report["not_yet"]:
         out.print(f"[dim]- not yet available: {missing}[/dim]")
 

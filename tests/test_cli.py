@@ -51,7 +51,15 @@ def test_every_command_has_help_and_a_documented_example(path: str, command: Any
 
 
 def test_reporting_commands_take_json() -> None:
-    reporting = {"status", "config check", "config show", "db upgrade", "db status", "demo"}
+    reporting = {
+        "status",
+        "config check",
+        "config show",
+        "db upgrade",
+        "db status",
+        "demo",
+        "sandbox calls",
+    }
     for path, command in leaf_commands():
         if path in reporting:
             assert any("--json" in p.opts for p in command.params), path
@@ -176,8 +184,44 @@ def test_unreachable_store_exits_2_without_traceback(tmp_path: Path) -> None:
 
 
 def test_demo_runs_and_reports(tmp_path: Path) -> None:
-    result = runner.invoke(app, ["demo", "--state-dir", str(tmp_path / "demo"), "--json"])
+    result = runner.invoke(
+        app, ["demo", "--state-dir", str(tmp_path / "demo"), "--leads", "20", "--json"]
+    )
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     assert report["summary"]["schema_revision"] == report["summary"]["schema_head"]
     assert (tmp_path / "demo" / "state.db").exists()
+    assert report["calls"]["salesforce"] > 0
+    assert report["calls"]["hubspot"] > 0
+    assert any("a second plan has 0 change(s)" in step for step in report["steps"])
+
+
+def test_sandbox_info_gives_a_working_config_and_call_log(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from leadbridge.sandbox.runtime import RunningSandbox, SandboxOptions
+
+    with RunningSandbox(options=SandboxOptions(folder=tmp_path / "sbx", leads=10)) as sandbox:
+        info_file = tmp_path / "sbx" / "info.json"
+        sandbox.write_info(info_file)
+        assert oct(info_file.stat().st_mode & 0o777) == "0o600"
+        config = tmp_path / "sandbox.toml"
+        made = runner.invoke(app, ["init", "--path", str(config), "--sandbox-info", str(info_file)])
+        assert made.exit_code == 0, made.output
+        secret = sandbox.info()["salesforce"]["client_secret"]
+        assert secret not in config.read_text(encoding="utf-8")
+        for line in made.stdout.splitlines():
+            if line.startswith("export "):
+                name, _, value = line.removeprefix("export ").partition("=")
+                monkeypatch.setenv(name, value)
+        checked = runner.invoke(app, ["--config", str(config), "config", "check"])
+        assert checked.exit_code == 0, checked.output
+        log = runner.invoke(app, ["sandbox", "calls", "--info-file", str(info_file), "--json"])
+        assert log.exit_code == 0, log.output
+        assert set(json.loads(log.stdout)) == {"salesforce", "hubspot"}
+
+
+def test_sandbox_calls_without_a_sandbox_is_a_clear_error(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["sandbox", "calls", "--info-file", str(tmp_path / "none.json")])
+    assert result.exit_code == 2
+    assert "leadbridge sandbox serve" in result.output
