@@ -7,10 +7,8 @@ keyring entry), resolved only when a connector needs them (see leadbridge.secret
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
-import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -27,6 +25,7 @@ from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from leadbridge.errors import ConfigError
+from leadbridge.validation import did_you_mean, dotted_key, problems_error, read_toml
 
 ENV_PREFIX = "LEADBRIDGE_"
 CONFIG_ENV = "LEADBRIDGE_CONFIG"
@@ -247,32 +246,10 @@ def load_config(path: Path | None) -> LoadedConfig:
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise ConfigError(
-            "the configuration file does not exist",
-            source=str(path),
-            hint="create it with `leadbridge init` or point --config / LEADBRIDGE_CONFIG at it",
-        ) from None
-    except OSError as exc:
-        raise ConfigError(
-            f"cannot read the file ({exc.strerror})",
-            source=str(path),
-            hint="check the path and its permissions",
-        ) from None
-    try:
-        return tomllib.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise ConfigError(
-            "the file is not UTF-8 text", source=str(path), hint="save it as UTF-8"
-        ) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(
-            f"not valid TOML: {exc}",
-            source=str(path),
-            hint="correct the syntax at that line (strings need quotes, tables [brackets])",
-        ) from None
+    return read_toml(
+        path,
+        missing_hint="create it with `leadbridge init` or point --config / LEADBRIDGE_CONFIG at it",
+    )
 
 
 _EXPECTED = {
@@ -293,15 +270,8 @@ _EXPECTED = {
 
 
 def _to_config_error(exc: ValidationError, *, source: str) -> ConfigError:
-    problems = [_describe(error, source=source) for error in exc.errors()]
-    first_key, first_message, first_hint = problems[0]
-    if len(problems) == 1:
-        return ConfigError(first_message, source=source, key=first_key, hint=first_hint)
-    lines = [f"{key}: {message} Fix: {hint}" for key, message, hint in problems]
-    return ConfigError(
-        f"{len(problems)} problems:\n  " + "\n  ".join(lines),
-        source=source,
-        hint="correct each key listed",
+    return problems_error(
+        [_describe(error, source=source) for error in exc.errors()], source=source
     )
 
 
@@ -334,13 +304,7 @@ def _describe(error: Any, *, source: str) -> tuple[str, str, str]:
 
 
 def _dotted(loc: tuple[Any, ...]) -> str:
-    parts: list[str] = []
-    for part in loc:
-        if isinstance(part, int):
-            parts[-1] = f"{parts[-1]}[{part}]" if parts else f"[{part}]"
-        else:
-            parts.append(str(part))
-    return ".".join(parts) or "(top level)"
+    return dotted_key(loc)
 
 
 _SECRET_FIELDS = {"private_key", "client_secret", "access_token", "database_url"}
@@ -384,11 +348,7 @@ def _did_you_mean(loc: tuple[Any, ...]) -> str:
     model = _model_at(Settings, loc[:-1])
     if model is None:
         return "remove it; see config.example.toml for the keys"
-    known = sorted(model.model_fields)
-    close = difflib.get_close_matches(str(loc[-1]), known, n=1, cutoff=0.6)
-    if close:
-        return f"did you mean {close[0]!r}?"
-    return f"remove it; valid keys here: {', '.join(known)}"
+    return did_you_mean(str(loc[-1]), model.model_fields)
 
 
 def _model_at(model: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] | None:
