@@ -13,12 +13,16 @@ BANT_OPTIONS = (
     PicklistOption("timeline_confirmed", "Timeline confirmed / 導入時期確認済み"),
 )
 
+# The values the shipped mapping translates HubSpot's lifecycle stages into.
 STAGE_OPTIONS = (
-    PicklistOption("lead", "Lead / リード"),
-    PicklistOption("mql", "MQL"),
-    PicklistOption("sql", "SQL"),
-    PicklistOption("opportunity", "Opportunity / 商談"),
-    PicklistOption("customer", "Customer / 顧客"),
+    PicklistOption("Subscriber", "Subscriber / 購読者"),
+    PicklistOption("Lead", "Lead / リード"),
+    PicklistOption("MQL", "MQL / マーケティング見込み客"),
+    PicklistOption("SQL", "SQL / 営業見込み客"),
+    PicklistOption("Opportunity", "Opportunity / 商談"),
+    PicklistOption("Customer", "Customer / 顧客"),
+    PicklistOption("Evangelist", "Evangelist / エバンジェリスト"),
+    PicklistOption("Other", "Other / その他"),
 )
 
 

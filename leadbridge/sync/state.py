@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
 from leadbridge.connectors.base import Cursor as ReadCursor
+from leadbridge.connectors.base import Side
 from leadbridge.store.bulk import insert_rows
 from leadbridge.store.columns import utcnow
 from leadbridge.store.db import Store
@@ -51,7 +52,7 @@ class PageCommit:
     lineage: list[dict[str, Any]] = field(default_factory=list)
     errors: list[dict[str, Any]] = field(default_factory=list)
     resolved_errors: list[int] = field(default_factory=list)
-    cursors: dict[tuple[str, str], ReadCursor] = field(default_factory=dict)
+    cursors: Mapping[tuple[Side, str], ReadCursor] = field(default_factory=dict)
 
 
 class SyncState:

@@ -1,0 +1,674 @@
+"""One sync run of one object pair: read, identify, merge, plan, write, commit (DESIGN.md 1-9).
+
+The run reads both sides' changes first, so a linked record that changed on one side only is
+merged against the other side's snapshot without reading it again (the snapshot is what that
+side holds: any change there would be in its change set). It then works in chunks, HubSpot's
+changes first and Salesforce's after, each chunk in cursor order: identify, plan, write in the
+largest batches, then commit links, snapshots, lineage, queue entries and that side's cursor in
+one transaction. A crash at any point resumes from the last committed chunk: what was written
+after it is an echo next time (snapshots match) and creates are upserts by external id, so
+nothing is duplicated, and the cursor never moves past an uncommitted change.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import timedelta
+from typing import Any
+
+from leadbridge.connectors.base import EPOCH, Connector, Cursor, Record, Side, WriteResult
+from leadbridge.errors import LeadbridgeError, Recovery
+from leadbridge.sync.identity import Decision, Link, Linked, identify, normalise_email
+from leadbridge.sync.mapping import PairMapping
+from leadbridge.sync.merge import other_side, side_changed
+from leadbridge.sync.plan import Plan, PlanInput, PlannedWrite, RecordPlan, plan_record
+from leadbridge.sync.snapshot import Snapshot, encode_value
+from leadbridge.sync.state import LinkRow, PageCommit, SyncState, lineage_row
+
+log = logging.getLogger(__name__)
+
+SIDES: tuple[Side, Side] = ("hubspot", "salesforce")
+CHUNK = 2000
+HUBSPOT_ID_FIELD = "hs_object_id"
+SALESFORCE_ID_FIELD = "Id"
+
+
+@dataclass(frozen=True)
+class SyncOptions:
+    """How a run behaves."""
+
+    dry_run: bool = False
+    full: bool = False
+    overlap: timedelta = timedelta(minutes=5)
+    lease_ttl: timedelta = timedelta(minutes=30)
+    chunk: int = CHUNK
+
+
+@dataclass
+class SideReport:
+    """Per side: what was read and what happened to the records written there."""
+
+    read: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    conflicts: int = 0
+    failed: int = 0
+    skipped: int = 0
+    duplicates: int = 0
+    deleted: int = 0
+    api_calls: int = 0
+
+
+@dataclass
+class SyncReport:
+    """The outcome of one run."""
+
+    pair: str
+    run_id: int | None
+    outcome: str
+    dry_run: bool
+    sides: dict[Side, SideReport] = field(
+        default_factory=lambda: {side: SideReport() for side in SIDES}
+    )
+    plan_lines: list[str] = field(default_factory=list)
+    message: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready form for --json."""
+        return {
+            "pair": self.pair,
+            "run_id": self.run_id,
+            "outcome": self.outcome,
+            "dry_run": self.dry_run,
+            "message": self.message,
+            "sides": {side: vars(report) for side, report in self.sides.items()},
+        }
+
+
+class _Links:
+    """Links known to this run (from the store plus those made in this chunk)."""
+
+    def __init__(self) -> None:
+        self._by: dict[tuple[Side, str], Link] = {}
+
+    def add(self, link: Link) -> None:
+        self._by[("hubspot", link.hubspot_id)] = link
+        self._by[("salesforce", link.salesforce_id)] = link
+
+    def drop(self, link: Link) -> None:
+        for key in (("hubspot", link.hubspot_id), ("salesforce", link.salesforce_id)):
+            if self._by.get(key) == link:
+                del self._by[key]
+
+    def by_id(self, side: Side, record_id: str) -> Link | None:
+        return self._by.get((side, record_id))
+
+
+def _link_from_row(row: LinkRow) -> Link:
+    return Link(
+        hubspot_id=row.hubspot_id,
+        salesforce_id=row.salesforce_id,
+        salesforce_object=row.salesforce_type,
+        snapshot=Snapshot.from_data(row.snapshot) if row.snapshot else None,
+    )
+
+
+class PairSync:
+    """Runs one object pair between a HubSpot and a Salesforce connector."""
+
+    def __init__(
+        self,
+        *,
+        mapping: PairMapping,
+        state: SyncState,
+        hubspot: Connector,
+        salesforce: Connector,
+        options: SyncOptions | None = None,
+        on_progress: Callable[[str, int], None] | None = None,
+    ) -> None:
+        self.mapping = mapping
+        self.state = state
+        self.connectors: dict[Side, Connector] = {"hubspot": hubspot, "salesforce": salesforce}
+        self.options = options or SyncOptions()
+        self.on_progress = on_progress
+        self.holder = f"{uuid.uuid4().hex[:12]}"
+        self._contact_fields: set[str] | None = None
+        self._current_run = 0
+        # Records already merged in this run as the other half of a pair: their copy in the
+        # change set was read before this run wrote to them, so it must not be merged again.
+        self._merged: set[tuple[Side, str]] = set()
+
+    # -- the run ----------------------------------------------------------------------------
+
+    def run(self) -> SyncReport:
+        """One run: take the lease, sync, record the outcome, give the lease back."""
+        report = SyncReport(
+            pair=self.mapping.name, run_id=None, outcome="running", dry_run=self.options.dry_run
+        )
+        lease = f"pair:{self.mapping.name}"
+        if not self.state.acquire_lease(name=lease, holder=self.holder, ttl=self.options.lease_ttl):
+            report.outcome = "locked"
+            report.message = "another process is syncing this pair; try again later"
+            return report
+        calls_before = {side: self.connectors[side].budget().calls_made for side in SIDES}
+        report.run_id = self.state.start_run(kind="sync", dry_run=self.options.dry_run)
+        self._current_run = report.run_id
+        try:
+            self._sync(report)
+            report.outcome = "ok" if not any(s.failed for s in report.sides.values()) else "partial"
+        except LeadbridgeError as error:
+            # Stop cleanly (budget spent, credentials refused): committed chunks stay.
+            report.outcome = "stopped"
+            report.message = str(error)
+            if error.recovery not in (Recovery.STOP, Recovery.REAUTHENTICATE, Recovery.FIX_SETUP):
+                report.outcome = "failed"
+        except BaseException as error:
+            report.outcome = "crashed"
+            report.message = f"{type(error).__name__}: {error}"
+            raise
+        finally:
+            for side in SIDES:
+                made = self.connectors[side].budget().calls_made - calls_before[side]
+                report.sides[side].api_calls = made
+            self.state.finish_run(
+                report.run_id,
+                outcome=report.outcome,
+                counts={side: vars(r) for side, r in report.sides.items()},
+                calls_salesforce=report.sides["salesforce"].api_calls,
+                calls_hubspot=report.sides["hubspot"].api_calls,
+                message=report.message,
+            )
+            self.state.release_lease(name=lease, holder=self.holder)
+        return report
+
+    def _sync(self, report: SyncReport) -> None:
+        changes: dict[Side, dict[str, Record]] = {}
+        final: dict[tuple[Side, str], Cursor] = {}
+        for side, object_name in self._streams():
+            records, cursor = self._read(side, object_name)
+            changes.setdefault(side, {}).update({r.id: r for r in records})
+            report.sides[side].read += len(records)
+            if cursor is not None:
+                final[(side, object_name)] = cursor
+        retried = self._retry_due(changes)
+        for side in SIDES:
+            ordered = sorted(changes.get(side, {}).values(), key=lambda r: r.cursor)
+            for start in range(0, len(ordered), self.options.chunk):
+                chunk = ordered[start : start + self.options.chunk]
+                cursors = self._chunk_cursors(side, chunk)
+                self._process(side, chunk, changes, report, cursors=cursors, retried=retried)
+            if not self.options.dry_run:
+                done = {k: v for k, v in final.items() if k[0] == side}
+                self.state.commit_page(PageCommit(cursors=done))
+
+    def _streams(self) -> list[tuple[Side, str]]:
+        streams: list[tuple[Side, str]] = [
+            ("hubspot", self.mapping.hubspot_object),
+            ("salesforce", self.mapping.salesforce_object),
+        ]
+        if self.mapping.converted_object:
+            streams.append(("salesforce", self.mapping.converted_object))
+        return streams
+
+    def _fields(self, side: Side, object_name: str) -> list[str]:
+        converted = side == "salesforce" and object_name == self.mapping.converted_object
+        names = list(self.mapping.read_fields(side, converted=converted))
+        if converted:
+            available = self._converted_fields()
+            names = [n for n in names if n in available]
+        return names
+
+    def _converted_fields(self) -> set[str]:
+        if self._contact_fields is None:
+            assert self.mapping.converted_object is not None
+            schema = self.connectors["salesforce"].describe(self.mapping.converted_object)
+            self._contact_fields = set(schema.fields)
+        return self._contact_fields
+
+    def _read(self, side: Side, object_name: str) -> tuple[list[Record], Cursor | None]:
+        cursor = (
+            None if self.options.full else self.state.cursor(side=side, object_name=object_name)
+        )
+        records: list[Record] = []
+        last: Cursor | None = None
+        pages = self.connectors[side].read_changes(
+            object_name,
+            cursor=cursor,
+            fields=self._fields(side, object_name),
+            overlap=self.options.overlap if cursor is not None else timedelta(0),
+        )
+        for page in pages:
+            records.extend(page.records)
+            last = page.cursor
+            if self.on_progress is not None:
+                self.on_progress(f"read {side} {object_name}", len(records))
+        if last is not None and cursor is not None and last < cursor:
+            last = cursor  # an overlap re-read must never move the cursor back
+        return records, last
+
+    def _chunk_cursors(self, side: Side, chunk: Sequence[Record]) -> dict[tuple[Side, str], Cursor]:
+        newest: dict[str, Cursor] = {}
+        for record in chunk:
+            if record.modified_at == EPOCH:
+                continue  # re-read for a queued retry: not part of the incremental stream
+            if record.object_name not in newest or record.cursor > newest[record.object_name]:
+                newest[record.object_name] = record.cursor
+        saved = {obj: self.state.cursor(side=side, object_name=obj) for obj in newest}
+        return {
+            (side, obj): cur
+            for obj, cur in newest.items()
+            if saved[obj] is None or cur > saved[obj]  # type: ignore[operator]
+        }
+
+    # -- queued retries ---------------------------------------------------------------------
+
+    def _retry_due(self, changes: dict[Side, dict[str, Record]]) -> dict[tuple[Side, str], int]:
+        """Re-read records whose queued error is due, so they go through the normal path."""
+        due = self.state.due_errors()
+        by_side: dict[Side, list[str]] = defaultdict(list)
+        queued: dict[tuple[Side, str], int] = {}
+        for item in due:
+            # The queue names the side that refused the write; the record to re-plan is the
+            # source of that write, named in the payload.
+            source: Side = (
+                "salesforce" if item.payload.get("__source_side") == "salesforce" else "hubspot"
+            )
+            record_id = str(item.payload.get("__source_id") or item.record_id)
+            by_side[source].append(record_id)
+            assert item.id is not None
+            queued[(source, record_id)] = item.id
+        for side, ids in by_side.items():
+            missing = [i for i in ids if i not in changes.get(side, {})]
+            if not missing:
+                continue
+            object_name = (
+                self.mapping.hubspot_object if side == "hubspot" else self.mapping.salesforce_object
+            )
+            found = self.connectors[side].read_by_keys(
+                object_name,
+                key_field=HUBSPOT_ID_FIELD if side == "hubspot" else SALESFORCE_ID_FIELD,
+                keys=missing,
+                fields=self._fields(side, object_name),
+            )
+            for record in found:
+                changes.setdefault(side, {})[record.id] = replace(record, modified_at=EPOCH)
+        return queued
+
+    # -- one chunk --------------------------------------------------------------------------
+
+    def _process(
+        self,
+        side: Side,
+        chunk: Sequence[Record],
+        changes: Mapping[Side, Mapping[str, Record]],
+        report: SyncReport,
+        *,
+        cursors: dict[tuple[Side, str], Cursor],
+        retried: Mapping[tuple[Side, str], int],
+    ) -> None:
+        other = other_side(side)
+        links = _Links()
+        for row in self._link_rows(side, [r.id for r in chunk]).values():
+            links.add(_link_from_row(row))
+        converted = self.mapping.converted_object
+        followed = [
+            r for r in chunk if not (r.object_name == converted and links.by_id(side, r.id) is None)
+        ]
+        # An unlinked Contact is not this pair's: contacts are followed only after conversion.
+        report.sides[side].skipped += len(chunk) - len(followed)
+        fresh = [r for r in followed if (side, r.id) not in self._merged]
+        report.sides[side].unchanged += len(followed) - len(fresh)
+        followed = fresh
+        live = [r for r in followed if self._changed(side, r, links)]
+        report.sides[side].unchanged += len(followed) - len(live)
+        candidates = self._candidates(side, live, links, changes)
+        inputs: list[PlanInput] = []
+        for record in live:
+            found_ext, found_email = candidates.get(record.id, ((), ()))
+            decision = identify(
+                mapping=self.mapping,
+                side=side,
+                record=record,
+                links=links,
+                by_external_id=found_ext,
+                by_email=found_email,
+            )
+            inputs.append(self._plan_input(side, record, decision, changes, links))
+            link = getattr(decision, "link", None)
+            other_record = getattr(decision, "other", None)
+            if other_record is not None:
+                pair = {side: record.id, other: other_record.id}
+                links.add(Link(pair["hubspot"], pair["salesforce"], self.mapping.salesforce_object))
+            elif isinstance(link, Link) and not isinstance(decision, Linked):
+                links.add(link)
+        plans = [
+            plan_record(
+                mapping=self.mapping,
+                decision=item.decision,
+                hubspot=item.hubspot,
+                salesforce=item.salesforce,
+            )
+            for item in inputs
+        ]
+        plans = [self._fit_converted(p) for p in plans]
+        for rec in plans:
+            if rec.hubspot_id and rec.salesforce_id:
+                self._merged.update(
+                    {("hubspot", rec.hubspot_id), ("salesforce", rec.salesforce_id)}
+                )
+        plan = Plan(pair=self.mapping.name, records=tuple(plans))
+        self._count(plan, report)
+        if self.options.dry_run:
+            from leadbridge.sync.plan import render_plan
+
+            report.plan_lines.extend(render_plan(plan)[: -len(SIDES)])  # counts come per run
+            return
+        self._execute(plan, report, cursors=cursors, retried=retried, source_side=side)
+
+    def _link_rows(self, side: Side, ids: Iterable[str]) -> dict[str, LinkRow]:
+        if side == "hubspot":
+            return self.state.links_by_hubspot(ids)
+        return self.state.links_by_salesforce(ids)
+
+    def _changed(self, side: Side, record: Record, links: _Links) -> bool:
+        if record.deleted or record.merged_into:
+            return True
+        link = links.by_id(side, record.id)
+        if link is None or link.snapshot is None:
+            return True
+        if side == "salesforce" and record.object_name == self.mapping.salesforce_object:
+            if record.values.get("IsConverted") and link.salesforce_object != record.object_name:
+                return False  # the link already follows the Contact
+            if record.values.get("IsConverted"):
+                return True
+        return side_changed(
+            mapping=self.mapping, snapshot=link.snapshot, side=side, values=record.values
+        )
+
+    def _plan_input(
+        self,
+        side: Side,
+        record: Record,
+        decision: Decision,
+        changes: Mapping[Side, Mapping[str, Record]],
+        links: _Links,
+    ) -> PlanInput:
+        other = other_side(side)
+        records: dict[Side, Record | None] = {side: record, other: None}
+        link = getattr(decision, "link", None)
+        matched = getattr(decision, "other", None)
+        if isinstance(matched, Record):
+            records[other] = matched
+        elif isinstance(link, Link):
+            other_id = link.id(other)
+            current = changes.get(other, {}).get(other_id)
+            if current is None and link.snapshot is not None:
+                # Not in the other side's change set: it still holds the snapshot's values.
+                object_name = (
+                    self.mapping.hubspot_object if other == "hubspot" else link.salesforce_object
+                )
+                current = Record(
+                    id=other_id,
+                    object_name=object_name,
+                    values=dict(link.snapshot.side(other)),
+                    modified_at=EPOCH,
+                )
+            records[other] = current
+        return PlanInput(
+            decision=decision, hubspot=records["hubspot"], salesforce=records["salesforce"]
+        )
+
+    def _fit_converted(self, plan: RecordPlan) -> RecordPlan:
+        """Drop changes to Lead-only fields once the pair follows the converted Contact."""
+        if plan.salesforce_object != self.mapping.converted_object:
+            return plan
+        available = self._converted_fields()
+        kept = tuple(
+            c for c in plan.changes if c.target_side != "salesforce" or c.field in available
+        )
+        return replace(plan, changes=kept)
+
+    # -- identity lookups -------------------------------------------------------------------
+
+    def _candidates(
+        self,
+        side: Side,
+        records: Sequence[Record],
+        links: _Links,
+        changes: Mapping[Side, Mapping[str, Record]],
+    ) -> dict[str, tuple[list[Record], list[Record]]]:
+        """Other-side records that may be the same person: by external id, then by e-mail."""
+        other = other_side(side)
+        unlinked = [
+            r
+            for r in records
+            if links.by_id(side, r.id) is None and not (r.deleted or r.merged_into)
+        ]
+        if not unlinked:
+            return {}
+        other_object = (
+            self.mapping.hubspot_object if other == "hubspot" else self.mapping.salesforce_object
+        )
+        fields = self._fields(other, other_object)
+        connector = self.connectors[other]
+        my_ext = self.mapping.external_id(side)  # my field holding the other side's id
+        their_ext = self.mapping.external_id(other)  # their field holding my id
+        by_pointer = {str(r.values.get(my_ext)): r.id for r in unlinked if r.values.get(my_ext)}
+        pool: dict[str, Record] = dict(changes.get(other, {}))
+        found: list[Record] = []
+        if by_pointer:
+            found += connector.read_by_keys(
+                other_object,
+                key_field=HUBSPOT_ID_FIELD if other == "hubspot" else SALESFORCE_ID_FIELD,
+                keys=list(by_pointer),
+                fields=fields,
+            )
+        found += connector.read_by_keys(
+            other_object, key_field=their_ext, keys=[r.id for r in unlinked], fields=fields
+        )
+        my_email = self.mapping.email(side)
+        their_email = self.mapping.email(other)
+        emails = {
+            e: r.id
+            for r in unlinked
+            if my_email and (e := normalise_email(r.values.get(my_email))) is not None
+        }
+        if emails and their_email:
+            found += connector.read_by_keys(
+                other_object, key_field=their_email, keys=list(emails), fields=fields
+            )
+        for record in found:
+            pool[record.id] = record
+        other_links = self._link_rows(other, pool.keys())
+        for row in other_links.values():
+            links.add(_link_from_row(row))
+        result: dict[str, tuple[list[Record], list[Record]]] = {}
+        for record in unlinked:
+            pointer = str(record.values.get(my_ext) or "")
+            ext = [
+                c
+                for c in pool.values()
+                if (pointer and c.id == pointer) or str(c.values.get(their_ext) or "") == record.id
+            ]
+            email = normalise_email(record.values.get(my_email or ""))
+            same = (
+                [
+                    c
+                    for c in pool.values()
+                    if normalise_email(c.values.get(their_email or "")) == email
+                ]
+                if email
+                else []
+            )
+            result[record.id] = (ext, same)
+        return result
+
+    # -- counting ---------------------------------------------------------------------------
+
+    def _count(self, plan: Plan, report: SyncReport) -> None:
+        for side, counts in plan.counts().items():
+            target = report.sides[side]
+            target.created += counts.created
+            target.updated += counts.updated
+            target.conflicts += counts.conflicts
+            target.skipped += counts.skipped
+            target.duplicates += counts.duplicates
+            target.deleted += counts.deleted
+            target.unchanged += counts.unchanged
+
+    # -- writing and committing -------------------------------------------------------------
+
+    def _execute(
+        self,
+        plan: Plan,
+        report: SyncReport,
+        *,
+        cursors: dict[tuple[Side, str], Cursor],
+        retried: Mapping[tuple[Side, str], int],
+        source_side: Side,
+    ) -> None:
+        writes = [(rec, w) for rec in plan.records for w in rec.writes()]
+        outcomes = self._write_all([w for _, w in writes])
+        by_ref: dict[str, list[tuple[PlannedWrite, WriteResult]]] = defaultdict(list)
+        for (rec, write), outcome in zip(writes, outcomes, strict=True):
+            by_ref[rec.ref].append((write, outcome))
+        backlinks: list[tuple[RecordPlan, PlannedWrite]] = []
+        created: dict[str, str] = {}
+        for rec in plan.records:
+            for write, outcome in by_ref.get(rec.ref, []):
+                if (
+                    outcome.ok
+                    and rec.action.startswith("create_in_")
+                    and write.side != rec.source_side
+                ):
+                    assert outcome.record_id is not None
+                    created[rec.ref] = outcome.record_id
+                    back = rec.backlink(outcome.record_id)
+                    if back is not None:
+                        backlinks.append((rec, back))
+        back_outcomes = self._write_all([w for _, w in backlinks])
+        for (rec, write), outcome in zip(backlinks, back_outcomes, strict=True):
+            by_ref[rec.ref].append((write, outcome))
+        commit = PageCommit(cursors=cursors)
+        for rec in plan.records:
+            results = by_ref.get(rec.ref, [])
+            failed = [(w, o) for w, o in results if not o.ok]
+            source_id = rec.hubspot_id if rec.source_side == "hubspot" else rec.salesforce_id
+            queued = retried.get((rec.source_side, source_id or ""))
+            if failed:
+                for write, outcome in failed:
+                    report.sides[write.side].failed += 1
+                    commit.errors.append(self._queue_entry(rec, write, outcome))
+                continue
+            if queued is not None:
+                commit.resolved_errors.append(queued)
+            self._commit_record(rec, created.get(rec.ref), commit)
+        self.state.commit_page(commit)
+
+    def _write_all(self, writes: Sequence[PlannedWrite]) -> list[WriteResult]:
+        groups: dict[tuple[Side, str, str, str | None], list[int]] = defaultdict(list)
+        for index, write in enumerate(writes):
+            groups[(write.side, write.object_name, write.op.kind, write.op.key_field)].append(index)
+        results: list[WriteResult | None] = [None] * len(writes)
+        for (side, object_name, _kind, _key), indexes in groups.items():
+            outcomes = self.connectors[side].write(object_name, [writes[i].op for i in indexes])
+            for index, outcome in zip(indexes, outcomes, strict=True):
+                results[index] = outcome
+        return [r for r in results if r is not None]
+
+    def _commit_record(self, rec: RecordPlan, created_id: str | None, commit: PageCommit) -> None:
+        run_id = self._run_id()
+        for dropped in rec.dropped:
+            commit.unlinks.append(dropped.hubspot_id)
+        link = rec.link
+        if rec.action.startswith("create_in_") and created_id is not None:
+            ids = {
+                rec.source_side: rec.hubspot_id
+                if rec.source_side == "hubspot"
+                else rec.salesforce_id
+            }
+            ids[other_side(rec.source_side)] = created_id
+            link = Link(
+                str(ids["hubspot"]), str(ids["salesforce"]), rec.salesforce_object, rec.snapshot
+            )
+        if link is not None and rec.action not in ("unlink", "delete_other_side"):
+            snapshot = rec.snapshot or link.snapshot or Snapshot()
+            commit.links.append(
+                LinkRow(
+                    hubspot_id=link.hubspot_id,
+                    salesforce_id=link.salesforce_id,
+                    salesforce_type=link.salesforce_object,
+                    snapshot=snapshot.to_data(),
+                    snapshot_hash=snapshot.hash,
+                )
+            )
+        for change in rec.changes:
+            target_id = (
+                (link.id(change.target_side) if link is not None else None) or created_id or ""
+            )
+            commit.lineage.append(
+                lineage_row(
+                    run_id=run_id,
+                    pair=self.mapping.name,
+                    record_id=target_id,
+                    target_side=change.target_side,
+                    field=change.field,
+                    old=encode_value(change.old),
+                    new=encode_value(change.new),
+                    source_side=change.source_side,
+                    rule=change.rule,
+                )
+            )
+
+    def _queue_entry(
+        self, rec: RecordPlan, write: PlannedWrite, outcome: WriteResult
+    ) -> dict[str, Any]:
+        error = outcome.error
+        target_id = write.op.record_id or write.op.key_value or ""
+        source_id = rec.hubspot_id if rec.source_side == "hubspot" else rec.salesforce_id
+        return {
+            "run_id": self._run_id(),
+            "side": write.side,
+            "record_id": str(target_id or source_id),
+            "operation": write.op.kind,
+            "category": str(error.recovery) if error else "retry_later",
+            "code": error.code if error else "",
+            "message": (error.message if error else "failed")[:2000],
+            "hint": (error.hint if error else "")[:2000],
+            "payload": {
+                "__source_side": rec.source_side,
+                "__source_id": source_id,
+                "__target_id": target_id,
+                **{k: encode_value(v) for k, v in write.op.values.items()},
+            },
+            "retryable": error is None or error.recovery is Recovery.RETRY_LATER,
+        }
+
+    def _run_id(self) -> int:
+        return self._current_run
+
+
+def run_pair(
+    *,
+    mapping: PairMapping,
+    state: SyncState,
+    hubspot: Connector,
+    salesforce: Connector,
+    options: SyncOptions | None = None,
+    on_progress: Callable[[str, int], None] | None = None,
+) -> SyncReport:
+    """Run one sync of one pair (the job function both runners call)."""
+    sync = PairSync(
+        mapping=mapping,
+        state=state,
+        hubspot=hubspot,
+        salesforce=salesforce,
+        options=options,
+        on_progress=on_progress,
+    )
+    return sync.run()
