@@ -567,6 +567,9 @@ class PairSync:
                 continue
             if queued is not None:
                 commit.resolved_errors.append(queued)
+            commit.succeeded.extend(
+                (w.side, w.op.record_id or w.op.key_value or "") for w, _ in results
+            )
             self._commit_record(rec, created.get(rec.ref), commit)
         self.state.commit_page(commit)
 

@@ -52,6 +52,8 @@ class PageCommit:
     lineage: list[dict[str, Any]] = field(default_factory=list)
     errors: list[dict[str, Any]] = field(default_factory=list)
     resolved_errors: list[int] = field(default_factory=list)
+    # (side, record id) written successfully: any open queue entry of theirs is resolved.
+    succeeded: list[tuple[str, str]] = field(default_factory=list)
     cursors: Mapping[tuple[Side, str], ReadCursor] = field(default_factory=dict)
 
 
@@ -253,6 +255,18 @@ class SyncState:
                 session.execute(
                     update(ErrorQueueItem)
                     .where(col(ErrorQueueItem.id).in_(page.resolved_errors))
+                    .values(status="resolved", next_retry_at=None, updated_at=now)
+                )
+            by_side: dict[str, list[str]] = {}
+            for side, record_id in page.succeeded:
+                by_side.setdefault(side, []).append(record_id)
+            for side, ids in by_side.items():
+                session.execute(
+                    update(ErrorQueueItem)
+                    .where(col(ErrorQueueItem.pair) == self.pair)
+                    .where(col(ErrorQueueItem.status) == "open")
+                    .where(col(ErrorQueueItem.side) == side)
+                    .where(col(ErrorQueueItem.record_id).in_(ids))
                     .values(status="resolved", next_retry_at=None, updated_at=now)
                 )
             for (side, object_name), cursor in page.cursors.items():

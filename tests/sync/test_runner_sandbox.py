@@ -1,0 +1,223 @@
+"""The sync runner end to end against both sandbox emulators, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlmodel import select
+
+from leadbridge.connectors.factory import hubspot_from_sandbox, salesforce_from_sandbox
+from leadbridge.connectors.hubspot.connector import HubSpotConnector
+from leadbridge.connectors.retry import RetryPolicy
+from leadbridge.connectors.salesforce.connector import SalesforceConnector
+from leadbridge.sandbox.runtime import RunningSandbox, SandboxOptions
+from leadbridge.sandbox.salesforce.actions import convert_lead
+from leadbridge.sandbox.salesforce.rejections import RejectRule
+from leadbridge.setup.fields import hubspot_specs, salesforce_specs
+from leadbridge.store.db import Store
+from leadbridge.store.models import ErrorQueueItem, Lineage
+from leadbridge.sync.mapping import PairMapping, load_mapping
+from leadbridge.sync.runner import SyncOptions, SyncReport, run_pair
+from leadbridge.sync.state import SyncState
+
+MAPPING = Path(__file__).resolve().parents[2] / "mappings" / "contact_lead.toml"
+FAST = RetryPolicy(attempts=3, initial_wait=0.01, max_wait=0.02)
+
+
+@dataclass
+class World:
+    """Both sandbox systems, connectors to them, the mapping and the state."""
+
+    sandbox: RunningSandbox
+    salesforce: SalesforceConnector
+    hubspot: HubSpotConnector
+    mapping: PairMapping
+    state: SyncState
+
+    def sync(self, **options: Any) -> SyncReport:
+        return run_pair(
+            mapping=self.mapping,
+            state=self.state,
+            hubspot=self.hubspot,
+            salesforce=self.salesforce,
+            options=SyncOptions(**options),
+        )
+
+    def lead(self, lead_id: str) -> dict[str, Any]:
+        org = self.sandbox.salesforce.org
+        with self.sandbox.salesforce.lock:
+            return dict(org.get("Lead", lead_id))
+
+    def contact(self, contact_id: str, *names: str) -> dict[str, Any]:
+        found = self.sandbox.hubspot.portal.get_object(
+            object_type="contacts", object_id=contact_id, properties=list(names)
+        )
+        return dict(found["properties"])
+
+    def edit_contact(self, contact_id: str, **values: str) -> None:
+        self.sandbox.hubspot.portal.update_object(
+            object_type="contacts", object_id=contact_id, body={"properties": values}
+        )
+
+    def edit_lead(self, lead_id: str, **values: Any) -> None:
+        org = self.sandbox.salesforce.org
+        with self.sandbox.salesforce.lock:
+            org.update("Lead", lead_id, values, user_id=org.integration_user_id)
+
+    def linked_pairs(self) -> list[tuple[str, str]]:
+        from leadbridge.store.models import Link
+
+        with self.state.store.session() as session:
+            rows = session.exec(select(Link)).all()
+            return [(r.hubspot_id, r.salesforce_id) for r in rows]
+
+
+@pytest.fixture
+def world(store: Store, tmp_path: Path) -> Iterator[World]:
+    with RunningSandbox(options=SandboxOptions(folder=tmp_path / "sbx", leads=30)) as sandbox:
+        info = sandbox.info()
+        salesforce = salesforce_from_sandbox(info, retry=FAST)
+        hubspot = hubspot_from_sandbox(info, retry=FAST)
+        salesforce.ensure_fields("Lead", salesforce_specs(), apply=True)
+        hubspot.ensure_fields("contacts", hubspot_specs(), apply=True)
+        mapping = load_mapping(MAPPING)
+        yield World(
+            sandbox=sandbox,
+            salesforce=salesforce,
+            hubspot=hubspot,
+            mapping=mapping,
+            state=SyncState(store=store, pair=mapping.name),
+        )
+
+
+def quiet(report: SyncReport) -> bool:
+    """True when a run wrote nothing on either side."""
+    return all(s.created == s.updated == s.failed == 0 for s in report.sides.values())
+
+
+def test_dry_run_plans_and_writes_nothing(world: World) -> None:
+    report = world.sync(dry_run=True)
+    assert report.outcome == "ok"
+    assert report.plan_lines
+    assert any("create_in_hubspot" in line for line in report.plan_lines)
+    assert world.linked_pairs() == []
+    assert world.state.cursor(side="hubspot", object_name="contacts") is None
+
+
+def test_initial_sync_links_creates_and_then_stays_quiet(world: World) -> None:
+    first = world.sync()
+    assert first.outcome == "ok", first.message
+    pairs = world.linked_pairs()
+    matched = world.sandbox.seeded_contacts["matched"]
+    # Matched by e-mail, plus every Salesforce-only lead created in HubSpot.
+    assert len(pairs) == 30
+    assert first.sides["hubspot"].created == 30 - matched
+    # Non-MQL HubSpot-only contacts stay out of Salesforce (the inclusion rule).
+    assert first.sides["salesforce"].created == 0
+    assert first.sides["hubspot"].skipped == 30 - matched
+    hubspot_id, lead_id = pairs[0]
+    assert world.lead(lead_id)["HubSpot_Contact_Id__c"] == hubspot_id
+    assert (
+        world.contact(hubspot_id, "leadbridge_salesforce_id")["leadbridge_salesforce_id"] == lead_id
+    )
+    second = world.sync()
+    assert quiet(second), second.as_dict()
+    third = world.sync(full=True)
+    assert quiet(third), third.as_dict()
+
+
+def test_changes_cross_both_ways_and_conflicts_follow_the_rule(world: World) -> None:
+    world.sync()
+    hubspot_id, lead_id = world.linked_pairs()[0]
+    world.edit_contact(hubspot_id, firstname="Hanako")
+    world.edit_lead(lead_id, Title="営業部長")
+    # Both sides change Company: prefer_salesforce_unless_blank keeps Salesforce's value.
+    world.edit_contact(hubspot_id, company="HubSpot Corp")
+    world.edit_lead(lead_id, Company="Salesforce KK")
+    report = world.sync()
+    assert report.outcome == "ok", report.message
+    assert world.lead(lead_id)["FirstName"] == "Hanako"
+    contact = world.contact(hubspot_id, "jobtitle", "company")
+    assert contact["jobtitle"] == "営業部長"
+    assert contact["company"] == "Salesforce KK"
+    assert report.sides["hubspot"].conflicts + report.sides["salesforce"].conflicts >= 1
+    with world.state.store.session() as session:
+        fields = {row.field for row in session.exec(select(Lineage)).all()}
+    assert {"FirstName", "jobtitle", "company"} <= fields
+    assert quiet(world.sync())
+
+
+def test_a_rejected_record_is_queued_with_a_hint_and_the_rest_syncs(world: World) -> None:
+    world.sync()
+    (first_hs, first_lead), (second_hs, second_lead) = world.linked_pairs()[:2]
+    world.sandbox.salesforce.rejections.add(
+        RejectRule(object="Lead", field="FirstName", value="Rejected", message="Name not allowed")
+    )
+    world.edit_contact(first_hs, firstname="Rejected")
+    world.edit_contact(second_hs, firstname="Accepted")
+    report = world.sync()
+    assert report.outcome == "partial"
+    assert report.sides["salesforce"].failed == 1
+    assert world.lead(second_lead)["FirstName"] == "Accepted"
+    with world.state.store.session() as session:
+        item = session.exec(select(ErrorQueueItem)).one()
+    assert item.record_id == first_lead
+    assert item.category == "fix_data"
+    assert "Name not allowed" in item.message
+    assert item.hint
+    # Fixed at the source: the next change goes through and resolves the queue entry.
+    world.edit_contact(first_hs, firstname="Fixed")
+    assert world.sync().outcome == "ok"
+    assert world.lead(first_lead)["FirstName"] == "Fixed"
+    with world.state.store.session() as session:
+        assert session.exec(select(ErrorQueueItem)).one().status == "resolved"
+
+
+def test_a_converted_lead_moves_the_link_to_its_contact(world: World) -> None:
+    world.sync()
+    hubspot_id, lead_id = world.linked_pairs()[0]
+    org = world.sandbox.salesforce.org
+    with world.sandbox.salesforce.lock:
+        result = convert_lead(org, lead_id, user_id=org.integration_user_id)
+    report = world.sync()
+    assert report.outcome == "ok", report.message
+    assert (hubspot_id, result.contact_id) in world.linked_pairs()
+    world.edit_contact(hubspot_id, firstname="AfterConversion")
+    assert world.sync().outcome == "ok"
+    with world.sandbox.salesforce.lock:
+        assert org.get("Contact", result.contact_id)["FirstName"] == "AfterConversion"
+
+
+def test_a_crash_between_writes_and_commit_duplicates_nothing(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls = {"n": 0}
+    original = world.state.commit_page
+
+    def crash_once(page: Any) -> None:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise RuntimeError("power cut after the writes, before the commit")
+        original(page)
+
+    monkeypatch.setattr(world.state, "commit_page", crash_once)
+    with pytest.raises(RuntimeError):
+        world.sync()
+    monkeypatch.setattr(world.state, "commit_page", original)
+    # The lease of the crashed run is released by its finally: the rerun may start at once.
+    report = world.sync()
+    assert report.outcome == "ok", report.message
+    portal = world.sandbox.hubspot.portal
+    emails = [
+        c["properties"].get("email")
+        for c in portal.list_objects(object_type="contacts", limit=100, properties=["email"])[
+            "results"
+        ]
+    ]
+    assert len(emails) == len(set(emails))
+    assert len(world.linked_pairs()) == 30
+    assert quiet(world.sync())
