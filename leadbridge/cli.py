@@ -27,6 +27,7 @@ from leadbridge.cli_common import (
     state_of,
 )
 from leadbridge.cli_sandbox import read_info, sandbox_app, sandbox_config
+from leadbridge.cli_sync import register as register_sync
 from leadbridge.config_check import check_config
 from leadbridge.errors import ConfigError
 from leadbridge.store.db import Store, current_revision, head_revision, make_engine, upgrade
@@ -46,6 +47,7 @@ db_app = typer.Typer(help="Create and upgrade the state store.", no_args_is_help
 app.add_typer(config_app, name="config")
 app.add_typer(db_app, name="db")
 app.add_typer(sandbox_app, name="sandbox")
+register_sync(app)
 
 
 def _version(value: bool) -> None:

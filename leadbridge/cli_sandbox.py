@@ -18,6 +18,7 @@ from leadbridge.sandbox.faults import CONTROL_PREFIX
 from leadbridge.sandbox.runtime import DEFAULT_FOLDER, RunningSandbox, SandboxOptions
 
 DEFAULT_INFO = DEFAULT_FOLDER / "info.json"
+SHIPPED_MAPPING = Path(__file__).resolve().parents[1] / "mappings" / "contact_lead.toml"
 
 sandbox_app = typer.Typer(
     help="Run local emulators of Salesforce and HubSpot (demo, offline trials, tests).",
@@ -101,6 +102,7 @@ def sandbox_config(info: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]
             "access_token": {"env": "LEADBRIDGE_SANDBOX_HUBSPOT_TOKEN"},
             "daily_api_share": 1.0,
         },
+        "sync": {"pairs": [{"name": "contact_lead", "mapping": str(SHIPPED_MAPPING)}]},
     }
     environment = {
         "LEADBRIDGE_SANDBOX_SALESFORCE_SECRET": salesforce["client_secret"],
