@@ -2,7 +2,8 @@
 
 Reads are one SOQL query per incremental window, paged by nextRecordsUrl (2,000 a page), so a
 read of n changed records costs ceil(n / 2000) calls. Writes go through sObject Collections,
-200 records a call.
+200 records a call. Windows and writes past the bulk thresholds move to Bulk API 2.0 (see
+leadbridge.connectors.salesforce.bulk for when and how).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import re
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import timedelta
+from functools import partial
 from typing import Any
 from urllib.parse import quote
 
@@ -30,6 +32,7 @@ from leadbridge.connectors.base import (
     WriteOp,
     WriteResult,
 )
+from leadbridge.connectors.salesforce.bulk import BulkOptions, BulkPath
 from leadbridge.connectors.salesforce.client import SalesforceClient
 from leadbridge.connectors.salesforce.errors import classify_code
 from leadbridge.connectors.salesforce.values import (
@@ -62,9 +65,22 @@ class SalesforceConnector:
 
     side: Side = "salesforce"
 
-    def __init__(self, *, client: SalesforceClient) -> None:
+    def __init__(
+        self,
+        *,
+        client: SalesforceClient,
+        bulk_read_threshold: int = 50_000,
+        bulk_write_threshold: int = 10_000,
+        bulk_options: BulkOptions | None = None,
+    ) -> None:
         self.client = client
         self._schemas: dict[str, ObjectSchema] = {}
+        self.bulk = BulkPath(
+            client=client,
+            read_threshold=bulk_read_threshold,
+            write_threshold=bulk_write_threshold,
+            options=bulk_options or BulkOptions(),
+        )
 
     # -- schema -----------------------------------------------------------------------------
 
@@ -166,6 +182,7 @@ class SalesforceConnector:
             idempotent=True,
         )
         last = start
+        first = True
         while True:
             records = []
             for raw in result.get("records", []):
@@ -176,6 +193,12 @@ class SalesforceConnector:
             if records:
                 last = records[-1].cursor
             yield Page(records=tuple(records), cursor=last or Cursor())
+            if first and self.bulk.wants_read(result):
+                yield from self.bulk.read_changes(
+                    object_name, schema=schema, selected=selected, after=last
+                )
+                return
+            first = False
             next_url = result.get("nextRecordsUrl")
             if result.get("done", True) or not next_url:
                 return
@@ -240,7 +263,7 @@ class SalesforceConnector:
     # -- writes -----------------------------------------------------------------------------
 
     def write(self, object_name: str, ops: Sequence[WriteOp]) -> list[WriteResult]:
-        """Write through sObject Collections, 200 a call; one result per op, in op order."""
+        """Write through Collections (200 a call) or Bulk 2.0; one result per op, in op order."""
         _check_names(object_name)
         groups: dict[tuple[str, str | None], list[int]] = defaultdict(list)
         for index, op in enumerate(ops):
@@ -253,12 +276,26 @@ class SalesforceConnector:
             groups[(op.kind, op.key_field if op.kind == "upsert" else None)].append(index)
         results: list[WriteResult | None] = [None] * len(ops)
         for (kind, key_field), indexes in groups.items():
-            for start in range(0, len(indexes), COLLECTION_LIMIT):
-                chunk = indexes[start : start + COLLECTION_LIMIT]
-                outcomes = self._write_chunk(object_name, kind, key_field, [ops[i] for i in chunk])
-                for index, outcome in zip(chunk, outcomes, strict=True):
-                    results[index] = outcome
+            collections = partial(self._write_collections, object_name, kind, key_field)
+            group = [ops[i] for i in indexes]
+            if self.bulk.wants_write(kind, len(group)):
+                outcomes = self.bulk.write(
+                    object_name, kind=kind, key_field=key_field, ops=group, collections=collections
+                )
+            else:
+                outcomes = collections(group)
+            for index, outcome in zip(indexes, outcomes, strict=True):
+                results[index] = outcome
         return [r for r in results if r is not None]
+
+    def _write_collections(
+        self, object_name: str, kind: str, key_field: str | None, ops: list[WriteOp]
+    ) -> list[WriteResult]:
+        results: list[WriteResult] = []
+        for start in range(0, len(ops), COLLECTION_LIMIT):
+            chunk = ops[start : start + COLLECTION_LIMIT]
+            results.extend(self._write_chunk(object_name, kind, key_field, chunk))
+        return results
 
     def _write_chunk(
         self, object_name: str, kind: str, key_field: str | None, ops: list[WriteOp]
