@@ -1,8 +1,9 @@
 """`make demo`: the main job against the built-in sandbox on an embedded SQLite state store.
 
 Starts both emulators in-process (seeded demo data), provisions leadbridge's fields through the
-connectors, reads both systems, and records the run. The sync engine and the nurture layer join
-this flow as they land; until then the demo lists, honestly, what is not there yet.
+connectors, syncs, then acts as marketing and sales (one edit each way, one conflict), syncs
+again to show the values crossing and the conflict resolved by its rule, and a third time to
+show that nothing echoes back. What is not built yet is listed, honestly.
 """
 
 from __future__ import annotations
@@ -11,14 +12,21 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from sqlmodel import col, select
+
 from leadbridge.connectors.base import Connector, ProvisionPlan
 from leadbridge.connectors.factory import hubspot_from_sandbox, salesforce_from_sandbox
 from leadbridge.sandbox.runtime import RunningSandbox, SandboxOptions
 from leadbridge.setup.fields import hubspot_specs, salesforce_specs
 from leadbridge.store.columns import utcnow
 from leadbridge.store.db import Store
-from leadbridge.store.models import Run
+from leadbridge.store.models import Lineage, Link, Run
 from leadbridge.store.summary import summarize
+from leadbridge.sync.mapping import load_mapping
+from leadbridge.sync.runner import SyncReport, run_pair
+from leadbridge.sync.state import SyncState
+
+SHIPPED_MAPPING = Path(__file__).resolve().parents[1] / "mappings" / "contact_lead.toml"
 
 Say = Callable[[str], None]
 
@@ -40,6 +48,70 @@ def _read_all(connector: Connector, object_name: str, fields: list[str]) -> int:
         len(page.records)
         for page in connector.read_changes(object_name, cursor=None, fields=fields)
     )
+
+
+def _summary(report: SyncReport) -> str:
+    parts = []
+    for side, counts in report.sides.items():
+        parts.append(
+            f"{side} read {counts.read}, created {counts.created}, updated {counts.updated}, "
+            f"conflicts {counts.conflicts}, failed {counts.failed}, calls {counts.api_calls}"
+        )
+    return f"{report.outcome}; " + "; ".join(parts)
+
+
+def _edit_both_sides(sandbox: RunningSandbox, state: SyncState) -> dict[str, tuple[str, str]]:
+    """Act as marketing and sales: one edit each way and one edit of the same field on both."""
+    with state.store.session() as session:
+        links = session.exec(select(Link).order_by(col(Link.id)).limit(3)).all()
+        pairs = [(link.hubspot_id, link.salesforce_id) for link in links]
+    portal = sandbox.hubspot.portal
+    org = sandbox.salesforce.org
+    (hs_a, _sf_a), (_hs_b, sf_b), (hs_c, sf_c) = pairs
+    portal.update_object(
+        object_type="contacts", object_id=hs_a, body={"properties": {"firstname": "Hanako"}}
+    )
+    with sandbox.salesforce.lock:
+        org.update("Lead", sf_b, {"Title": "営業部長"}, user_id=org.integration_user_id)
+        org.update("Lead", sf_c, {"Company": "Salesforce KK"}, user_id=org.integration_user_id)
+    portal.update_object(
+        object_type="contacts", object_id=hs_c, body={"properties": {"company": "HubSpot Inc"}}
+    )
+    return {"firstname": pairs[0], "jobtitle": pairs[1], "company": pairs[2]}
+
+
+def _show_crossings(
+    store: Store,
+    sandbox: RunningSandbox,
+    report: SyncReport,
+    crossed: dict[str, tuple[str, str]],
+) -> list[str]:
+    """Lineage lines of the demo's edits, as written by the second sync."""
+    lines = []
+    with store.session() as session:
+        rows = session.exec(
+            select(Lineage).where(col(Lineage.run_id) == report.run_id).order_by(col(Lineage.id))
+        ).all()
+    wanted = {"FirstName", "jobtitle", "company", "Company"}
+    for row in rows:
+        if row.field in wanted:
+            lines.append(
+                f"  {row.source_side} -> {row.target_side} {row.record_id}: {row.field} "
+                f"{row.old_value!r} -> {row.new_value!r} (rule {row.rule})"
+            )
+    hubspot_id, lead_id = crossed["company"]
+    in_hubspot = sandbox.hubspot.portal.get_object(
+        object_type="contacts", object_id=hubspot_id, properties=["company"]
+    )["properties"]["company"]
+    with sandbox.salesforce.lock:
+        lead = sandbox.salesforce.org.get("Lead", lead_id) or {}
+    in_salesforce = lead.get("Company")
+    lines.append(
+        f"  conflict on Company (HubSpot said 'HubSpot Inc', Salesforce 'Salesforce KK'): "
+        f"rule prefer_salesforce_unless_blank; now HubSpot {in_hubspot!r}, "
+        f"Salesforce {in_salesforce!r}"
+    )
+    return lines
 
 
 def run_demo(*, state_dir: Path, leads: int = 200, say: Say | None = None) -> dict[str, Any]:
@@ -69,20 +141,39 @@ def run_demo(*, state_dir: Path, leads: int = 200, say: Say | None = None) -> di
             _provision(hubspot, "contacts", hubspot_specs(), note)
             lead_count = _read_all(salesforce, "Lead", ["Email", "LastName", "Company"])
             contact_count = _read_all(hubspot, "contacts", ["email", "lastname", "company"])
+            note(f"read {lead_count} Salesforce leads and {contact_count} HubSpot contacts")
+            mapping = load_mapping(SHIPPED_MAPPING)
+            state = SyncState(store=store, pair=mapping.name)
+
+            def sync() -> SyncReport:
+                return run_pair(
+                    mapping=mapping, state=state, hubspot=hubspot, salesforce=salesforce
+                )
+
+            first = sync()
+            note("first sync: " + _summary(first))
+            crossed = _edit_both_sides(sandbox, state)
+            second = sync()
+            note("second sync: " + _summary(second))
+            for line in _show_crossings(store, sandbox, second, crossed):
+                note(line)
+            third = sync()
+            note("third sync (nothing changed): " + _summary(third))
             calls = {
                 "salesforce": salesforce.budget().calls_made,
                 "hubspot": hubspot.budget().calls_made,
             }
-            note(
-                f"read {lead_count} Salesforce leads and {contact_count} HubSpot contacts; "
-                f"API calls so far: Salesforce {calls['salesforce']}, HubSpot {calls['hubspot']}"
-            )
+            note(f"API calls in all: Salesforce {calls['salesforce']}, HubSpot {calls['hubspot']}")
         with store.session() as session:
             run = Run(
                 kind="demo",
                 outcome="ok",
                 finished_at=utcnow(),
-                counts={"leads_read": lead_count, "contacts_read": contact_count},
+                counts={
+                    "leads_read": lead_count,
+                    "contacts_read": contact_count,
+                    "sync_runs": [first.as_dict(), second.as_dict(), third.as_dict()],
+                },
                 calls_salesforce=calls["salesforce"],
                 calls_hubspot=calls["hubspot"],
             )
@@ -94,7 +185,6 @@ def run_demo(*, state_dir: Path, leads: int = 200, say: Say | None = None) -> di
     return {
         "steps": steps,
         "not_yet": [
-            "sync of contacts and leads (issue 5)",
             "the setup checklist and mapping audit (issue 6)",
             "scoring and hand-over workflows (issue 7)",
         ],
