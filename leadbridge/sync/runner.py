@@ -22,7 +22,15 @@ from typing import Any
 
 from leadbridge.connectors.base import EPOCH, Connector, Cursor, Record, Side, WriteResult
 from leadbridge.errors import LeadbridgeError, Recovery
-from leadbridge.sync.identity import Decision, Link, Linked, identify, normalise_email
+from leadbridge.sync.identity import (
+    Decision,
+    Link,
+    Linked,
+    New,
+    Skip,
+    identify,
+    normalise_email,
+)
 from leadbridge.sync.mapping import PairMapping
 from leadbridge.sync.merge import other_side, side_changed
 from leadbridge.sync.plan import Plan, PlanInput, PlannedWrite, RecordPlan, plan_record
@@ -195,6 +203,7 @@ class PairSync:
             report.sides[side].read += len(records)
             if cursor is not None:
                 final[(side, object_name)] = cursor
+        self._read_archived(changes, report)
         retried = self._retry_due(changes)
         for side in SIDES:
             ordered = sorted(changes.get(side, {}).values(), key=lambda r: r.cursor)
@@ -205,6 +214,25 @@ class PairSync:
             if not self.options.dry_run:
                 done = {k: v for k, v in final.items() if k[0] == side}
                 self.state.commit_page(PageCommit(cursors=done))
+
+    def _read_archived(self, changes: dict[Side, dict[str, Record]], report: SyncReport) -> None:
+        """HubSpot deletes: its search never returns archived records, so ask for them apart."""
+        connector = self.connectors["hubspot"]
+        read_deleted = getattr(connector, "read_deleted", None)
+        if read_deleted is None:
+            return
+        object_name = self.mapping.hubspot_object
+        cursor = self.state.cursor(side="hubspot", object_name=object_name)
+        since = None
+        if cursor is not None and not self.options.full:
+            since = cursor.modified_at - self.options.overlap
+        archived: list[Record] = read_deleted(object_name, since=since)
+        linked = self.state.links_by_hubspot(r.id for r in archived)
+        # Only linked records matter: an archived record that was never synced needs nothing.
+        for record in archived:
+            if record.id in linked:
+                changes.setdefault("hubspot", {})[record.id] = replace(record, modified_at=EPOCH)
+                report.sides["hubspot"].read += 1
 
     def _streams(self) -> list[tuple[Side, str]]:
         streams: list[tuple[Side, str]] = [
@@ -338,6 +366,16 @@ class PairSync:
                 by_external_id=found_ext,
                 by_email=found_email,
             )
+            pointer = record.values.get(self.mapping.external_id(side))
+            if isinstance(decision, New) and decision.create and pointer:
+                # It points at a record of the other side that is gone: it was linked, and
+                # that record was deleted. Re-creating it would undo the deletion.
+                decision = Skip(
+                    side,
+                    record.id,
+                    f"its {other} record {pointer} was deleted; clear "
+                    f"{self.mapping.external_id(side)} to have it created again",
+                )
             inputs.append(self._plan_input(side, record, decision, changes, links))
             link = getattr(decision, "link", None)
             other_record = getattr(decision, "other", None)

@@ -221,3 +221,37 @@ def test_a_crash_between_writes_and_commit_duplicates_nothing(
     assert len(emails) == len(set(emails))
     assert len(world.linked_pairs()) == 30
     assert quiet(world.sync())
+
+
+def test_deletes_on_either_side_unlink_by_default(world: World) -> None:
+    world.sync()
+    (hubspot_a, lead_a), (hubspot_b, lead_b) = world.linked_pairs()[:2]
+    world.sandbox.hubspot.portal.archive_object(object_type="contacts", object_id=hubspot_a)
+    org = world.sandbox.salesforce.org
+    with world.sandbox.salesforce.lock:
+        org.delete("Lead", lead_b, user_id=org.integration_user_id)
+    report = world.sync()
+    assert report.outcome == "ok", report.message
+    pairs = world.linked_pairs()
+    assert (hubspot_a, lead_a) not in pairs
+    assert (hubspot_b, lead_b) not in pairs
+    # Unlinking deletes nothing on the other side (delete.policy = "unlink").
+    assert world.lead(lead_a)["IsDeleted"] is False
+    assert world.contact(hubspot_b, "email")["email"]
+    assert quiet(world.sync())
+
+
+def test_merges_on_either_side_move_the_link_to_the_winner(world: World) -> None:
+    world.sync()
+    (hubspot_a, lead_a), (hubspot_b, lead_b) = world.linked_pairs()[:2]
+    from leadbridge.sandbox.salesforce.actions import merge_leads
+
+    org = world.sandbox.salesforce.org
+    with world.sandbox.salesforce.lock:
+        merge_leads(org, lead_a, lead_b, user_id=org.integration_user_id)
+    report = world.sync()
+    assert report.outcome == "ok", report.message
+    pairs = world.linked_pairs()
+    assert (hubspot_b, lead_b) not in pairs
+    assert (hubspot_a, lead_a) in pairs
+    assert quiet(world.sync())

@@ -348,6 +348,56 @@ class HubSpotConnector:
 
         return run
 
+    def read_deleted(self, object_name: str, *, since: datetime | None) -> list[Record]:
+        """Archived records (archived after `since`): search never returns them.
+
+        HubSpot's list endpoint is the only way to see archived records and it cannot filter
+        by time, so this pages the whole archive (100 a call) and filters here; the cost grows
+        with the archive, which is why the runner asks only once per run.
+        """
+        self._check_object(object_name)
+        api = self.client.apis.basic(object_name)
+        found: list[Record] = []
+        after: str | None = None
+        while True:
+            response = self.client.call(
+                f"archived {object_name}",
+                self._archived_page(api, after),
+                idempotent=True,
+            )
+            for row in (response or {}).get("results") or []:
+                stamp = row.get("archivedAt") or row.get("updatedAt")
+                moment = parse_datetime(str(stamp)) if stamp else EPOCH
+                if since is not None and moment <= since:
+                    continue
+                record_id = str(row["id"])
+                found.append(
+                    Record(
+                        id=record_id,
+                        object_name=object_name,
+                        values={},
+                        modified_at=moment,
+                        deleted=True,
+                        sort_key=_sort_key(record_id),
+                    )
+                )
+            after = (((response or {}).get("paging") or {}).get("next") or {}).get("after")
+            if not after:
+                return found
+
+    def _archived_page(self, api: Any, after: str | None) -> Any:
+        def run() -> Any:
+            return api.get_page_with_http_info(
+                limit=BATCH_LIMIT,
+                after=after,
+                properties=["hs_object_id"],
+                archived=True,
+                _request_timeout=self.client.timeout,
+                _preload_content=False,
+            )
+
+        return run
+
     # -- writes -----------------------------------------------------------------------------
 
     def write(self, object_name: str, ops: Sequence[WriteOp]) -> list[WriteResult]:
