@@ -150,6 +150,7 @@ class PairSync:
         # Records already merged in this run as the other half of a pair: their copy in the
         # change set was read before this run wrote to them, so it must not be merged again.
         self._merged: set[tuple[Side, str]] = set()
+        self._complete: dict[Side, bool] = {}
 
     # -- the run ----------------------------------------------------------------------------
 
@@ -262,6 +263,11 @@ class PairSync:
         cursor = (
             None if self.options.full else self.state.cursor(side=side, object_name=object_name)
         )
+        main = self.mapping.hubspot_object if side == "hubspot" else self.mapping.salesforce_object
+        if object_name == main:
+            # A read from the beginning holds every live record of that side: identity
+            # lookups can then be answered from it without asking the API again.
+            self._complete[side] = cursor is None
         records: list[Record] = []
         last: Cursor | None = None
         pages = self.connectors[side].read_changes(
@@ -499,6 +505,8 @@ class PairSync:
         by_pointer = {str(r.values.get(my_ext)): r.id for r in unlinked if r.values.get(my_ext)}
         pool: dict[str, Record] = dict(changes.get(other, {}))
         found: list[Record] = []
+        if self._complete.get(other, False):
+            by_pointer = {}  # the other side was read in full: the pool has every candidate
         if by_pointer:
             found += connector.read_by_keys(
                 other_object,
@@ -506,9 +514,11 @@ class PairSync:
                 keys=list(by_pointer),
                 fields=fields,
             )
-        found += connector.read_by_keys(
-            other_object, key_field=their_ext, keys=[r.id for r in unlinked], fields=fields
-        )
+        complete = self._complete.get(other, False)
+        if not complete:
+            found += connector.read_by_keys(
+                other_object, key_field=their_ext, keys=[r.id for r in unlinked], fields=fields
+            )
         my_email = self.mapping.email(side)
         their_email = self.mapping.email(other)
         emails = {
@@ -516,7 +526,7 @@ class PairSync:
             for r in unlinked
             if my_email and (e := normalise_email(r.values.get(my_email))) is not None
         }
-        if emails and their_email:
+        if emails and their_email and not complete:
             found += connector.read_by_keys(
                 other_object, key_field=their_email, keys=list(emails), fields=fields
             )

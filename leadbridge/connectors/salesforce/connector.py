@@ -45,7 +45,8 @@ from leadbridge.errors import LeadbridgeError, Recovery, SetupError
 
 COLLECTION_LIMIT = 200
 QUERY_PAGE = 2000
-KEYS_PER_QUERY = 100
+# About 200 e-mails keep the GET URL under Salesforce's 16,384-character limit.
+KEYS_PER_QUERY = 200
 
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)?$")
 _SYSTEM_FIELDS = ("Id", "SystemModstamp", "IsDeleted")
