@@ -34,6 +34,7 @@ class RemoteHarness(Protocol):
     key_field: str
     write_batch: int
     read_page: int
+    full_read_page: int
     supports_reauth: bool
 
     def fields(self) -> list[str]:
@@ -127,7 +128,7 @@ class ConnectorContract:
         cursors = [r.cursor for r in records]
         assert cursors == sorted(cursors)
         assert pages[-1].cursor >= cursors[-1]
-        assert harness.calls() - before == math.ceil(len(records) / harness.read_page)
+        assert harness.calls() - before == math.ceil(len(records) / harness.full_read_page)
 
     def test_incremental_read_returns_exactly_the_changes(
         self, connector: Connector, harness: RemoteHarness

@@ -35,6 +35,7 @@ class HubSpotHarness:
     key_field = KEY.name
     write_batch = 100
     read_page = 200
+    full_read_page = 100  # a read without a cursor goes through the list endpoint
     supports_reauth = False
 
     def __init__(self, emulator: HubSpotEmulator) -> None:

@@ -49,7 +49,8 @@ def test_25000_records_in_one_millisecond_are_read_once_each(
     connector.describe("contacts")
     before = emulator.calls.total()
     seen: list[str] = []
-    for page in connector.read_changes("contacts", cursor=None, fields=FIELDS):
+    # An incremental read from the beginning of time takes the search path.
+    for page in connector.read_changes("contacts", cursor=Cursor(), fields=FIELDS):
         seen.extend(r.id for r in page.records)
     assert len(seen) == count
     assert len(set(seen)) == count
@@ -57,6 +58,15 @@ def test_25000_records_in_one_millisecond_are_read_once_each(
     # One page detects the tie, the walk by id reads each record once (plus the empty page
     # that proves the walk is over), and one empty window proves nothing follows.
     assert calls <= math.ceil(count / SEARCH_PAGE) + 3
+    # A full read (no cursor) goes through the list endpoint: 100 a page, no search limit.
+    before = emulator.calls.total()
+    listed = [
+        r.id
+        for p in connector.read_changes("contacts", cursor=None, fields=FIELDS)
+        for r in p.records
+    ]
+    assert sorted(listed) == sorted(seen)
+    assert emulator.calls.total() - before == math.ceil(count / 100)
 
 
 def test_resume_inside_a_tie_reads_the_rest_once(

@@ -39,6 +39,7 @@ class SalesforceHarness:
     key_field = KEY.name
     write_batch = 200
     read_page = 2000
+    full_read_page = 2000
     supports_reauth = True
 
     def __init__(self, emulator: SalesforceEmulator) -> None:

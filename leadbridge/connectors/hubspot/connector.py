@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import importlib
 from collections import defaultdict
-from collections.abc import Generator, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from types import ModuleType
 from typing import Any
@@ -207,9 +207,16 @@ class HubSpotConnector:
         fields: Sequence[str],
         overlap: timedelta = timedelta(0),
     ) -> Iterator[Page]:
-        """Live records changed after the cursor, in last-modified order, each once."""
+        """Live records changed after the cursor, in last-modified order, each once.
+
+        With no cursor the whole object is read through the list endpoint instead (100 a
+        page, outside search's own per-second limit).
+        """
         self._check_object(object_name)
         schema, properties = self._properties(object_name, fields)
+        if cursor is None:
+            yield from self._read_all(object_name, schema, properties)
+            return
         modified = self.modified_property(object_name)
         start = cursor.rewound(overlap) if cursor is not None else Cursor()
         position = start
@@ -275,6 +282,57 @@ class HubSpotConnector:
                 inclusive = False
             else:
                 inclusive = True
+
+    def _read_all(
+        self, object_name: str, schema: ObjectSchema, properties: list[str]
+    ) -> Iterator[Page]:
+        """Every live record by the list endpoint (id order).
+
+        Pages carry the empty cursor until the last one: a list read is not in modification
+        order, so only its end may claim anything. The final cursor claims the newest record
+        read, or the moment the read started if that is earlier, so records changed during the
+        read come again in the next incremental run (whose overlap window covers clock skew).
+        """
+        watermark = datetime.now(UTC)
+        api = self.client.apis.basic(object_name)
+        after: str | None = None
+        newest = EPOCH
+        while True:
+            response = self.client.call(
+                f"list {object_name}",
+                self._list_page(api, after, properties, archived=False),
+                idempotent=True,
+            )
+            records = tuple(
+                self._to_record(object_name, schema, row)
+                for row in (response or {}).get("results") or []
+            )
+            newest = max([newest, *(r.modified_at for r in records)])
+            after = (((response or {}).get("paging") or {}).get("next") or {}).get("after")
+            if not after:
+                final = (
+                    Cursor(modified_at=newest, tie_break="~")
+                    if newest < watermark
+                    else Cursor(modified_at=watermark)
+                )
+                yield Page(records=records, cursor=final)
+                return
+            yield Page(records=records, cursor=Cursor())
+
+    def _list_page(
+        self, api: Any, after: str | None, properties: list[str], *, archived: bool
+    ) -> Callable[[], Any]:
+        def run() -> Any:
+            return api.get_page_with_http_info(
+                limit=BATCH_LIMIT,
+                after=after,
+                properties=properties,
+                archived=archived,
+                _request_timeout=self.client.timeout,
+                _preload_content=False,
+            )
+
+        return run
 
     def _walk_timestamp(
         self,
@@ -362,7 +420,7 @@ class HubSpotConnector:
         while True:
             response = self.client.call(
                 f"archived {object_name}",
-                self._archived_page(api, after),
+                self._list_page(api, after, ["hs_object_id"], archived=True),
                 idempotent=True,
             )
             for row in (response or {}).get("results") or []:
@@ -384,19 +442,6 @@ class HubSpotConnector:
             after = (((response or {}).get("paging") or {}).get("next") or {}).get("after")
             if not after:
                 return found
-
-    def _archived_page(self, api: Any, after: str | None) -> Any:
-        def run() -> Any:
-            return api.get_page_with_http_info(
-                limit=BATCH_LIMIT,
-                after=after,
-                properties=["hs_object_id"],
-                archived=True,
-                _request_timeout=self.client.timeout,
-                _preload_content=False,
-            )
-
-        return run
 
     # -- writes -----------------------------------------------------------------------------
 
