@@ -26,6 +26,7 @@ from leadbridge.cli_common import (
     out,
     state_of,
 )
+from leadbridge.cli_ops import audit_app, errors_app, revert_app
 from leadbridge.cli_sandbox import read_info, sandbox_app, sandbox_config
 from leadbridge.cli_sync import register as register_sync
 from leadbridge.config_check import check_config
@@ -47,6 +48,9 @@ db_app = typer.Typer(help="Create and upgrade the state store.", no_args_is_help
 app.add_typer(config_app, name="config")
 app.add_typer(db_app, name="db")
 app.add_typer(sandbox_app, name="sandbox")
+app.add_typer(errors_app, name="errors")
+app.add_typer(audit_app, name="audit")
+app.add_typer(revert_app, name="revert")
 register_sync(app)
 
 
