@@ -360,6 +360,13 @@ class PairSync:
         followed = fresh
         live = [r for r in followed if self._changed(side, r, links)]
         report.sides[side].unchanged += len(followed) - len(live)
+        settled = [
+            retried[(side, r.id)] for r in followed if (side, r.id) in retried and r not in live
+        ]
+        if settled and not self.options.dry_run:
+            # A queued record that now equals its snapshot needs nothing more: without this it
+            # would be re-read on every run.
+            self.state.commit_page(PageCommit(resolved_errors=settled))
         candidates = self._candidates(side, live, links, changes)
         inputs: list[PlanInput] = []
         for record in live:
