@@ -360,8 +360,11 @@ class PairSync:
         followed = fresh
         live = [r for r in followed if self._changed(side, r, links)]
         report.sides[side].unchanged += len(followed) - len(live)
+        live_ids = {r.id for r in live}
         settled = [
-            retried[(side, r.id)] for r in followed if (side, r.id) in retried and r not in live
+            retried[(side, r.id)]
+            for r in followed
+            if (side, r.id) in retried and r.id not in live_ids
         ]
         if settled and not self.options.dry_run:
             # A queued record that now equals its snapshot needs nothing more: without this it
