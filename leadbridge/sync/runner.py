@@ -290,8 +290,11 @@ class PairSync:
         for record in chunk:
             if record.modified_at == EPOCH:
                 continue  # re-read for a queued retry: not part of the incremental stream
-            if record.object_name not in newest or record.cursor > newest[record.object_name]:
-                newest[record.object_name] = record.cursor
+            # Only whole earlier stamps are claimed mid-run: the chunk order is ours, not the
+            # server's, so a position inside a stamp could skip a record on resume.
+            stamp = Cursor(modified_at=record.modified_at)
+            if record.object_name not in newest or stamp > newest[record.object_name]:
+                newest[record.object_name] = stamp
         saved = {obj: self.state.cursor(side=side, object_name=obj) for obj in newest}
         return {
             (side, obj): cur

@@ -264,8 +264,15 @@ class BulkPath:
         schema: ObjectSchema,
         selected: Sequence[str],
         after: Cursor | None,
+        skip: set[str] | None = None,
     ) -> Iterator[Page]:
-        """Changed and deleted records after the cursor, through one queryAll job."""
+        """Changed and deleted records after the cursor, through one queryAll job.
+
+        `skip` holds the ids the REST page before the hand-over already returned at the
+        cursor's stamp: Id order is the server's, so they are matched by id, not compared.
+        Page cursors never name an id (this job's order is not the server's): mid-job they
+        claim only earlier stamps, and the last page claims its whole stamp ("~").
+        """
         # Names were checked by the connector; values only ever go through format_soql.
         soql = f"SELECT {', '.join(selected)} FROM {object_name}"  # noqa: S608
         if after is not None:
@@ -279,8 +286,17 @@ class BulkPath:
         top = held
         for rows in self._query_pages(object_name, soql):
             records = [record_from_csv(object_name, schema, row) for row in rows]
-            if after is not None and after.tie_break:
-                records = [r for r in records if r.cursor > after]
+            if after is not None:
+                records = [
+                    r
+                    for r in records
+                    if r.modified_at > after.modified_at
+                    or (
+                        r.modified_at == after.modified_at
+                        and after.tie_break != "~"
+                        and r.id not in (skip or set())
+                    )
+                ]
             top = max([top, *(r.cursor for r in records)])
             if pending is None and len(buffered) + len(records) <= self.options.sort_limit:
                 buffered.extend(records)
@@ -293,13 +309,18 @@ class BulkPath:
             if pending:
                 yield Page(records=tuple(pending), cursor=held)
             pending = records
+        final = Cursor(modified_at=top.modified_at, tie_break="~")
         if pending is not None:
-            yield Page(records=tuple(pending), cursor=top)
+            yield Page(records=tuple(pending), cursor=final)
             return
         buffered.sort(key=lambda record: record.cursor)
         for start in range(0, len(buffered), size):
             chunk = buffered[start : start + size]
-            yield Page(records=tuple(chunk), cursor=chunk[-1].cursor)
+            last = start + size >= len(buffered)
+            stamp = Cursor(modified_at=chunk[-1].modified_at)
+            yield Page(records=tuple(chunk), cursor=final if last else max(stamp, held))
+        if not buffered:
+            yield Page(records=(), cursor=max(final, held))
 
     def _query_pages(self, object_name: str, soql: str) -> Iterator[list[dict[str, str]]]:
         what = f"bulk query {object_name}"

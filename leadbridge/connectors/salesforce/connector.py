@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from datetime import timedelta
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 from urllib.parse import quote
@@ -59,6 +59,56 @@ def _check_names(*names: str) -> None:
                 f"{name!r} is not a valid Salesforce field or object name",
                 hint="use API names such as Email or MQL_Score__c in the mapping",
             )
+
+
+class _ResumeGate:
+    """Drops what a cursor already covers, whatever order the server gives equal stamps.
+
+    A cursor (stamp, id) means "up to this id among the records at that stamp, in the order
+    the server returned them". How Salesforce collates Ids in ORDER BY is not documented, so
+    records at the cursor's stamp are skipped up to the cursor's own id as they arrive, not
+    compared; if that id is no longer there (the record changed again), the whole group is
+    kept: a repeat is harmless (snapshots drop it), a skip would lose a change.
+    """
+
+    def __init__(self, start: Cursor | None) -> None:
+        self.start = start
+        self._held: list[Record] = []
+        self._passed = start is None or not start.tie_break or start.tie_break == "~"
+        self._seen: dict[datetime, set[str]] = {}
+
+    def admit(self, records: Iterable[Record]) -> list[Record]:
+        """The records of one page that the cursor does not cover."""
+        kept: list[Record] = []
+        start = self.start
+        for record in records:
+            if start is not None and record.modified_at < start.modified_at:
+                continue
+            if start is not None and record.modified_at == start.modified_at:
+                if start.tie_break == "~":
+                    continue
+                if not self._passed:
+                    self._held.append(record)
+                    if record.id == start.tie_break:
+                        self._passed = True
+                        self._held = []
+                    continue
+            if self._held and record.modified_at != (start.modified_at if start else None):
+                kept.extend(self.flush())
+            kept.append(record)
+        for record in kept:
+            self._seen.setdefault(record.modified_at, set()).add(record.id)
+        return kept
+
+    def flush(self) -> list[Record]:
+        """Records held while looking for the cursor's id, which never came: keep them all."""
+        held, self._held = self._held, []
+        self._passed = True
+        return held
+
+    def seen_at(self, moment: datetime) -> set[str]:
+        """Ids already returned at one stamp (for a hand-over to a Bulk job)."""
+        return set(self._seen.get(moment, set()))
 
 
 class SalesforceConnector:
@@ -182,27 +232,33 @@ class SalesforceConnector:
             lambda sf: sf.query(soql, include_deleted=True, headers=headers, timeout=self._timeout),
             idempotent=True,
         )
+        gate = _ResumeGate(start)
         last = start
         first = True
         while True:
-            records = []
-            for raw in result.get("records", []):
-                record = self._to_record(object_name, schema, raw)
-                if start is not None and start.tie_break and record.cursor <= start:
-                    continue
-                records.append(record)
+            records = gate.admit(
+                self._to_record(object_name, schema, raw) for raw in result.get("records", [])
+            )
             if records:
                 last = records[-1].cursor
+            next_url = result.get("nextRecordsUrl")
+            exhausted = result.get("done", True) or not next_url
+            if exhausted:
+                records += gate.flush()
+                if records:
+                    last = records[-1].cursor
+                # The query ran to its end: everything at the newest timestamp was returned.
+                done = Cursor(modified_at=last.modified_at, tie_break="~") if last else Cursor()
+                yield Page(records=tuple(records), cursor=done)
+                return
             yield Page(records=tuple(records), cursor=last or Cursor())
             if first and self.bulk.wants_read(result):
+                seen = gate.seen_at(last.modified_at) if last else set()
                 yield from self.bulk.read_changes(
-                    object_name, schema=schema, selected=selected, after=last
+                    object_name, schema=schema, selected=selected, after=last, skip=seen
                 )
                 return
             first = False
-            next_url = result.get("nextRecordsUrl")
-            if result.get("done", True) or not next_url:
-                return
             result = self.client.call(
                 f"query more {object_name}",
                 self._more(next_url, include_deleted=True, headers=headers),
