@@ -117,6 +117,35 @@ class _Links:
         return self._by.get((side, record_id))
 
 
+class _PoolIndex:
+    """Records of one side by id, by the external-id field and by normalised e-mail."""
+
+    def __init__(
+        self, records: Iterable[Record], *, ext_field: str, email_field: str | None
+    ) -> None:
+        self._by_id: dict[str, Record] = {}
+        self._by_ext: dict[str, list[Record]] = defaultdict(list)
+        self._by_email: dict[str, list[Record]] = defaultdict(list)
+        for record in records:
+            self._by_id[record.id] = record
+            pointer = record.values.get(ext_field)
+            if pointer:
+                self._by_ext[str(pointer)].append(record)
+            email = normalise_email(record.values.get(email_field or ""))
+            if email:
+                self._by_email[email].append(record)
+
+    def by_ext(self, record_id: str, pointer: str) -> list[Record]:
+        """Records pointing at record_id, and the record the pointer names."""
+        found = list(self._by_ext.get(record_id, ()))
+        named = self._by_id.get(pointer) if pointer else None
+        return [*found, named] if named is not None else found
+
+    def by_email(self, email: str | None) -> list[Record]:
+        """Records with this normalised e-mail."""
+        return list(self._by_email.get(email, ())) if email else []
+
+
 def _link_from_row(row: LinkRow) -> Link:
     return Link(
         hubspot_id=row.hubspot_id,
@@ -151,6 +180,7 @@ class PairSync:
         # change set was read before this run wrote to them, so it must not be merged again.
         self._merged: set[tuple[Side, str]] = set()
         self._complete: dict[Side, bool] = {}
+        self._pools: dict[Side, _PoolIndex] = {}
 
     # -- the run ----------------------------------------------------------------------------
 
@@ -516,7 +546,6 @@ class PairSync:
         my_ext = self.mapping.external_id(side)  # my field holding the other side's id
         their_ext = self.mapping.external_id(other)  # their field holding my id
         by_pointer = {str(r.values.get(my_ext)): r.id for r in unlinked if r.values.get(my_ext)}
-        pool: dict[str, Record] = dict(changes.get(other, {}))
         found: list[Record] = []
         if self._complete.get(other, False):
             by_pointer = {}  # the other side was read in full: the pool has every candidate
@@ -543,31 +572,34 @@ class PairSync:
             found += connector.read_by_keys(
                 other_object, key_field=their_email, keys=list(emails), fields=fields
             )
-        for record in found:
-            pool[record.id] = record
-        other_links = self._link_rows(other, pool.keys())
-        for row in other_links.values():
-            links.add(_link_from_row(row))
+        index = self._pool_index(other, changes)
+        extra = _PoolIndex(found, ext_field=their_ext, email_field=their_email)
         result: dict[str, tuple[list[Record], list[Record]]] = {}
+        wanted: set[str] = set()
         for record in unlinked:
             pointer = str(record.values.get(my_ext) or "")
-            ext = [
-                c
-                for c in pool.values()
-                if (pointer and c.id == pointer) or str(c.values.get(their_ext) or "") == record.id
-            ]
+            ext = {
+                c.id: c for c in index.by_ext(record.id, pointer) + extra.by_ext(record.id, pointer)
+            }
             email = normalise_email(record.values.get(my_email or ""))
-            same = (
-                [
-                    c
-                    for c in pool.values()
-                    if normalise_email(c.values.get(their_email or "")) == email
-                ]
-                if email
-                else []
-            )
-            result[record.id] = (ext, same)
+            same = {c.id: c for c in index.by_email(email) + extra.by_email(email)} if email else {}
+            result[record.id] = (list(ext.values()), list(same.values()))
+            wanted.update(ext, same)
+        for row in self._link_rows(other, wanted).values():
+            links.add(_link_from_row(row))
         return result
+
+    def _pool_index(self, side: Side, changes: Mapping[Side, Mapping[str, Record]]) -> _PoolIndex:
+        """An index of one side's change set, built once per run (it is not modified)."""
+        cached = self._pools.get(side)
+        if cached is None:
+            cached = _PoolIndex(
+                changes.get(side, {}).values(),
+                ext_field=self.mapping.external_id(side),
+                email_field=self.mapping.email(side),
+            )
+            self._pools[side] = cached
+        return cached
 
     # -- counting ---------------------------------------------------------------------------
 
