@@ -24,6 +24,14 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from leadbridge.config_setup import (
+    DashboardSettings,
+    FieldSettings,
+    KpiSettings,
+    ScoringSettings,
+    SlaSettings,
+    WorkflowSettings,
+)
 from leadbridge.errors import ConfigError
 from leadbridge.validation import did_you_mean, dotted_key, problems_error, read_toml
 
@@ -187,6 +195,12 @@ class Settings(BaseSettings):
     salesforce: SalesforceSettings | None = None
     hubspot: HubSpotSettings | None = None
     sync: SyncSettings = Field(default_factory=SyncSettings)
+    fields: FieldSettings = Field(default_factory=FieldSettings)
+    scoring: ScoringSettings = Field(default_factory=ScoringSettings)
+    sla: SlaSettings = Field(default_factory=SlaSettings)
+    kpi: KpiSettings = Field(default_factory=KpiSettings)
+    workflows: WorkflowSettings = Field(default_factory=WorkflowSettings)
+    dashboard: DashboardSettings = Field(default_factory=DashboardSettings)
 
     @classmethod
     def settings_customise_sources(
@@ -337,6 +351,7 @@ _PATTERN_HINTS = {
     "base_url": "use https://api.hubapi.com (or the sandbox URL)",
     "name": "use lower-case letters, digits and underscores, starting with a letter",
     "env": "use an environment variable name such as LEADBRIDGE_HUBSPOT_TOKEN",
+    "url": "use the dashboard's http(s) URL, e.g. https://bi.yourcompany.com/leads",
 }
 
 

@@ -1,7 +1,8 @@
-"""The fields leadbridge needs in both systems (DOMAIN.md): names, types, picklist labels."""
+"""The fields leadbridge needs in both systems (DOMAIN.md): names from config, types, labels."""
 
 from __future__ import annotations
 
+from leadbridge.config_setup import FieldSettings
 from leadbridge.connectors.base import FieldSpec, FieldType, PicklistOption
 
 # BANT: each of the four checks is "confirmed" or not, so a multi-select holds the confirmed
@@ -11,6 +12,15 @@ BANT_OPTIONS = (
     PicklistOption("authority_confirmed", "Authority confirmed / 決裁者確認済み"),
     PicklistOption("need_confirmed", "Need confirmed / ニーズ確認済み"),
     PicklistOption("timeline_confirmed", "Timeline confirmed / 導入時期確認済み"),
+)
+
+# Salesforce picklist values are conventionally words; the shipped mapping translates HubSpot's
+# internal values into exactly these, so the two tables must stay in step.
+SALESFORCE_BANT_OPTIONS = (
+    PicklistOption("Budget Confirmed", "Budget confirmed / 予算確認済み"),
+    PicklistOption("Authority Confirmed", "Authority confirmed / 決裁者確認済み"),
+    PicklistOption("Need Confirmed", "Need confirmed / ニーズ確認済み"),
+    PicklistOption("Timeline Confirmed", "Timeline confirmed / 導入時期確認済み"),
 )
 
 # The values the shipped mapping translates HubSpot's lifecycle stages into.
@@ -25,18 +35,33 @@ STAGE_OPTIONS = (
     PicklistOption("Other", "Other / その他"),
 )
 
+# Salesforce objects that carry the custom fields: a Lead, and the Contact it converts into
+# (the pair follows ConvertedContactId, so the values must have somewhere to go).
+SALESFORCE_OBJECTS = ("Lead", "Contact")
+HUBSPOT_OBJECT = "contacts"
 
-def salesforce_specs() -> list[FieldSpec]:
-    """Custom fields on Salesforce Lead (and Contact after conversion)."""
+
+def salesforce_specs(*, fields: FieldSettings | None = None) -> list[FieldSpec]:
+    """Custom fields on Salesforce Lead and Contact (default names unless `fields` is given)."""
+    names = fields or FieldSettings()
     return [
-        FieldSpec("MQL_Score__c", "MQL Score", FieldType.NUMBER, precision=6, scale=0),
-        FieldSpec("SQL_Flag__c", "SQL", FieldType.BOOLEAN),
-        FieldSpec("BANT_Status__c", "BANT Status", FieldType.MULTIPICKLIST, options=BANT_OPTIONS),
-        FieldSpec("MQL_Date__c", "MQL Date", FieldType.DATETIME),
-        FieldSpec("Score_Breakdown__c", "Score Breakdown", FieldType.TEXT, length=32768),
-        FieldSpec("Lead_Stage__c", "Lead Stage", FieldType.PICKLIST, options=STAGE_OPTIONS),
+        FieldSpec(names.salesforce_mql_score, "MQL Score", FieldType.NUMBER, precision=6, scale=0),
+        FieldSpec(names.salesforce_sql_flag, "SQL", FieldType.BOOLEAN),
         FieldSpec(
-            "HubSpot_Contact_Id__c",
+            names.salesforce_bant_status,
+            "BANT Status",
+            FieldType.MULTIPICKLIST,
+            options=SALESFORCE_BANT_OPTIONS,
+        ),
+        FieldSpec(names.salesforce_mql_date, "MQL Date", FieldType.DATETIME),
+        FieldSpec(
+            names.salesforce_score_breakdown, "Score Breakdown", FieldType.TEXT, length=32768
+        ),
+        FieldSpec(
+            names.salesforce_lead_stage, "Lead Stage", FieldType.PICKLIST, options=STAGE_OPTIONS
+        ),
+        FieldSpec(
+            names.salesforce_hubspot_id,
             "HubSpot Contact Id",
             FieldType.STRING,
             length=32,
@@ -46,18 +71,19 @@ def salesforce_specs() -> list[FieldSpec]:
     ]
 
 
-def hubspot_specs() -> list[FieldSpec]:
+def hubspot_specs(*, fields: FieldSettings | None = None) -> list[FieldSpec]:
     """Properties on HubSpot contacts, in the leadbridge property group."""
+    names = fields or FieldSettings()
     return [
-        FieldSpec("leadbridge_mql_score", "MQL Score", FieldType.NUMBER),
-        FieldSpec("leadbridge_sql_flag", "SQL", FieldType.BOOLEAN),
+        FieldSpec(names.hubspot_mql_score, "MQL Score", FieldType.NUMBER),
+        FieldSpec(names.hubspot_sql_flag, "SQL", FieldType.BOOLEAN),
         FieldSpec(
-            "leadbridge_bant_status", "BANT Status", FieldType.MULTIPICKLIST, options=BANT_OPTIONS
+            names.hubspot_bant_status, "BANT Status", FieldType.MULTIPICKLIST, options=BANT_OPTIONS
         ),
-        FieldSpec("leadbridge_mql_date", "MQL Date", FieldType.DATETIME),
-        FieldSpec("leadbridge_score_breakdown", "Score Breakdown", FieldType.TEXT),
+        FieldSpec(names.hubspot_mql_date, "MQL Date", FieldType.DATETIME),
+        FieldSpec(names.hubspot_score_breakdown, "Score Breakdown", FieldType.TEXT),
         FieldSpec(
-            "leadbridge_salesforce_id",
+            names.hubspot_salesforce_id,
             "Salesforce Id",
             FieldType.STRING,
             external_id=True,

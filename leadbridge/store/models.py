@@ -141,3 +141,19 @@ class Lease(SQLModel, table=True):
     name: str = Field(primary_key=True, max_length=128)
     holder: str = Field(max_length=200)
     expires_at: datetime = _utc_column()
+
+
+class ProvisioningRecord(SQLModel, table=True):
+    """One change `leadbridge setup apply` made, and the field as it should be (for drift)."""
+
+    __tablename__ = "provisioning_records"
+    __table_args__ = (Index("ix_provisioning_field", "side", "object_name", "field_name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    side: str = Field(max_length=16)
+    object_name: str = Field(max_length=64)
+    field_name: str = Field(max_length=128)
+    kind: str = Field(max_length=16)
+    detail: str = Field(default="", max_length=2000)
+    expected: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    applied_at: datetime = _utc_column(index=True)
