@@ -216,38 +216,7 @@ class SyncState:
                     .where(col(Link.pair) == self.pair)
                     .where(col(Link.hubspot_id).in_(page.unlinks))
                 )
-            for link in page.links:
-                existing = session.exec(
-                    select(Link)
-                    .where(col(Link.pair) == self.pair)
-                    .where(
-                        (col(Link.hubspot_id) == link.hubspot_id)
-                        | (col(Link.salesforce_id) == link.salesforce_id)
-                    )
-                ).all()
-                for row in existing[1:]:
-                    session.delete(row)
-                if existing:
-                    row = existing[0]
-                    row.hubspot_id = link.hubspot_id
-                    row.salesforce_id = link.salesforce_id
-                    row.salesforce_type = link.salesforce_type
-                    row.snapshot = dict(link.snapshot)
-                    row.snapshot_hash = link.snapshot_hash
-                    row.updated_at = now
-                    session.add(row)
-                else:
-                    session.add(
-                        Link(
-                            pair=self.pair,
-                            hubspot_id=link.hubspot_id,
-                            salesforce_id=link.salesforce_id,
-                            salesforce_type=link.salesforce_type,
-                            snapshot=dict(link.snapshot),
-                            snapshot_hash=link.snapshot_hash,
-                        )
-                    )
-                session.flush()
+            self._save_links(session, page.links, now)
             insert_rows(session, Lineage, [{**row, "written_at": now} for row in page.lineage])
             for error in page.errors:
                 self._queue(session, error, now)
@@ -277,6 +246,78 @@ class SyncState:
                 saved.tie_break_id = cursor.tie_break[:32]
                 saved.updated_at = now
                 session.add(saved)
+
+    def _save_links(self, session: Any, links: Sequence[LinkRow], now: datetime) -> None:
+        """Insert or move links in bulk: one query to find them, one flush to free ids."""
+        if not links:
+            return
+        # The last word on a record wins within one page.
+        links = list({link.hubspot_id: link for link in links}.values())
+        links = list({link.salesforce_id: link for link in links}.values())
+        hubspot_ids = [link.hubspot_id for link in links]
+        salesforce_ids = [link.salesforce_id for link in links]
+        found: dict[int, Link] = {}
+        for start in range(0, len(links), 500):
+            for column, ids in (
+                (col(Link.hubspot_id), hubspot_ids[start : start + 500]),
+                (col(Link.salesforce_id), salesforce_ids[start : start + 500]),
+            ):
+                rows = session.exec(
+                    select(Link).where(col(Link.pair) == self.pair).where(column.in_(ids))
+                ).all()
+                found.update({row.id: row for row in rows})
+        by_hubspot = {row.hubspot_id: row for row in found.values()}
+        by_salesforce = {row.salesforce_id: row for row in found.values()}
+        keep: dict[int, tuple[Link, LinkRow]] = {}
+        fresh: list[LinkRow] = []
+        drop: set[int] = set()
+        for link in links:
+            rows = [
+                r
+                for r in (by_hubspot.get(link.hubspot_id), by_salesforce.get(link.salesforce_id))
+                if r is not None and r.id not in drop
+            ]
+            unique = list({r.id: r for r in rows}.values())
+            if not unique:
+                fresh.append(link)
+                continue
+            # A moved link (conversion, merge) may collide with another row: keep one.
+            keep[unique[0].id] = (unique[0], link)
+            drop.update(r.id for r in unique[1:])
+        for row_id in drop:
+            keep.pop(row_id, None)
+            session.delete(found[row_id])
+        # Park kept rows on placeholder ids first, so that a swap of ids between two rows
+        # never trips the unique constraints during the flush.
+        for row, _link in keep.values():
+            row.hubspot_id = f"~{row.id}"
+            row.salesforce_id = f"~{row.id}"
+        session.flush()
+        for row, link in keep.values():
+            row.hubspot_id = link.hubspot_id
+            row.salesforce_id = link.salesforce_id
+            row.salesforce_type = link.salesforce_type
+            row.snapshot = dict(link.snapshot)
+            row.snapshot_hash = link.snapshot_hash
+            row.updated_at = now
+        session.flush()
+        insert_rows(
+            session,
+            Link,
+            [
+                {
+                    "pair": self.pair,
+                    "hubspot_id": link.hubspot_id,
+                    "salesforce_id": link.salesforce_id,
+                    "salesforce_type": link.salesforce_type,
+                    "snapshot": dict(link.snapshot),
+                    "snapshot_hash": link.snapshot_hash,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                for link in fresh
+            ],
+        )
 
     def _queue(self, session: Any, error: Mapping[str, Any], now: datetime) -> None:
         existing = session.exec(
