@@ -16,11 +16,24 @@ from typing import Literal
 
 from leadbridge.connectors.base import CanonicalValue, Record, Side
 from leadbridge.sync.mapping import FieldMap, PairMapping, Rule
-from leadbridge.sync.snapshot import Snapshot, is_blank, same
+from leadbridge.sync.snapshot import Snapshot, is_blank
+from leadbridge.sync.snapshot import same as _same_value
 from leadbridge.sync.transforms import Flow, TransformFailed
 
 SIDES: tuple[Side, Side] = ("hubspot", "salesforce")
 Cause = Literal["changed", "conflict", "first_link", "create", "identity"]
+
+
+def same(left: CanonicalValue, right: CanonicalValue, *, ignore_case: bool = False) -> bool:
+    """snapshot.same, except that an unset checkbox (None) equals an unchecked one (False).
+
+    A Salesforce checkbox is never null: a Lead created from a contact without the value comes
+    back False. Told apart, that default read as a change on the next run and was copied back
+    (an echo after every create) and every first link of such a pair was a conflict.
+    """
+    if (left is None and right is False) or (left is False and right is None):
+        return True
+    return _same_value(left, right, ignore_case=ignore_case)
 
 
 def other_side(side: Side) -> Side:

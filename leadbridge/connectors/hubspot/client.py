@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -35,6 +36,11 @@ from leadbridge.secrets import resolve_secret
 log = logging.getLogger(__name__)
 
 Tier = Literal["free", "starter", "professional", "enterprise"]
+
+# After this long, a daily usage seen at or over the share is re-checked with one call: the
+# portal's day rolls over, and a connector reused across runs (the scheduler's) would otherwise
+# refuse every call forever on the last X-HubSpot-RateLimit-Daily-Remaining it saw.
+BUDGET_RECHECK_SECONDS = 300.0
 
 
 @dataclass(frozen=True)
@@ -103,6 +109,8 @@ class HubSpotClient:
         self._rate_limited = 0
         self._daily_limit: int | None = DAILY_LIMITS[credentials.tier]
         self._daily_remaining: int | None = None
+        self._noted_at = 0.0  # time.monotonic() of the last rate-limit headers seen
+        self.budget_recheck_seconds = BUDGET_RECHECK_SECONDS
 
     @property
     def timeout(self) -> float:
@@ -180,10 +188,19 @@ class HubSpotClient:
                 self._daily_limit = int(daily)
             if remaining is not None:
                 self._daily_remaining = int(remaining)
+                self._noted_at = time.monotonic()
 
     def _check_budget(self) -> None:
         budget = self.budget()
         if budget.exhausted:
+            with self._lock:
+                stale = time.monotonic() - self._noted_at >= self.budget_recheck_seconds
+                if stale:
+                    # Let this call through: its headers say whether a new day began (and
+                    # HubSpot answers 429 DAILY if not).
+                    self._daily_remaining = None
+            if stale:
+                return
             raise BudgetExhaustedError(
                 f"leadbridge's share of HubSpot's daily API limit is used ({budget.daily_used} "
                 f"of {budget.daily_limit}, share {budget.share:.0%})",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +31,11 @@ from leadbridge.secrets import resolve_secret
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+
+# After this long, a daily usage seen at or over the share is re-checked with one call: the
+# allocation comes back (a rolling 24 hours), and a connector reused across runs (the scheduler's)
+# would otherwise refuse every call forever on the last usage it saw.
+BUDGET_RECHECK_SECONDS = 300.0
 
 AuthMode = Literal["jwt", "client_credentials", "token"]
 
@@ -103,6 +109,7 @@ class _Counters:
     calls: int = 0
     daily_used: int | None = None
     daily_limit: int | None = None
+    noted_at: float = 0.0  # time.monotonic() of the last Sforce-Limit-Info seen
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -122,6 +129,7 @@ class SalesforceClient:
         self._sf: Salesforce | None = None
         self._counters = _Counters()
         self._sign_in_lock = threading.Lock()
+        self.budget_recheck_seconds = BUDGET_RECHECK_SECONDS
 
     @staticmethod
     def _make_session(ca_file: Path | None) -> requests.Session:
@@ -211,10 +219,19 @@ class SalesforceClient:
             with self._counters.lock:
                 self._counters.daily_used = int(usage.used)
                 self._counters.daily_limit = int(usage.total)
+                self._counters.noted_at = time.monotonic()
 
     def _check_budget(self) -> None:
         budget = self.budget()
         if budget.exhausted:
+            with self._counters.lock:
+                stale = time.monotonic() - self._counters.noted_at >= self.budget_recheck_seconds
+                if stale:
+                    # Let this call through: its Sforce-Limit-Info says whether the allocation
+                    # came back (and Salesforce refuses it with REQUEST_LIMIT_EXCEEDED if not).
+                    self._counters.daily_used = None
+            if stale:
+                return
             raise BudgetExhaustedError(
                 f"leadbridge's share of the Salesforce daily API allocation is used "
                 f"({budget.daily_used} of {budget.daily_limit}, share {budget.share:.0%})",
