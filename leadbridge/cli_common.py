@@ -23,6 +23,7 @@ EXIT_PROBLEMS = 1
 EXIT_USAGE = 2
 EXIT_INTERNAL = 3
 
+
 def _width() -> int | None:
     """Terminal width when attached to one; wide otherwise, so piped tables are not cut."""
     columns = os.environ.get("COLUMNS", "")
@@ -32,7 +33,9 @@ def _width() -> int | None:
 
 
 PIPED_WIDTH = 200
-out = Console(soft_wrap=True, width=_width())
+# With a width, rich also needs a height, or a "dumb" TERM (CI, pipes) forces 80 columns back.
+_columns = _width()
+out = Console(soft_wrap=True, width=_columns, height=25 if _columns else None)
 err = Console(stderr=True, soft_wrap=True)
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]

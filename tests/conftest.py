@@ -13,6 +13,10 @@ from psycopg import sql
 
 from leadbridge.store.db import Store
 
+# CLI tables are sized once, when leadbridge.cli_common is imported; pytest's workers carry
+# COLUMNS=80, which would cut the cells the CLI tests read.
+os.environ["COLUMNS"] = "200"
+
 POSTGRES_ADMIN_DSN = os.environ.get(
     "LEADBRIDGE_TEST_POSTGRES", "host=127.0.0.1 port=5432 dbname=test user=postgres"
 )
