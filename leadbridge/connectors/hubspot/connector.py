@@ -16,7 +16,7 @@ from collections import defaultdict
 from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from leadbridge.connectors.base import (
     EPOCH,
@@ -34,6 +34,7 @@ from leadbridge.connectors.base import (
 )
 from leadbridge.connectors.hubspot.client import HubSpotClient
 from leadbridge.connectors.hubspot.errors import classify, parse_body
+from leadbridge.connectors.hubspot.lists import HubSpotLists
 from leadbridge.connectors.hubspot.values import (
     parse_datetime,
     schema_from_properties,
@@ -41,6 +42,9 @@ from leadbridge.connectors.hubspot.values import (
     to_property,
 )
 from leadbridge.errors import DataError, LeadbridgeError, Recovery, SetupError
+
+if TYPE_CHECKING:
+    from leadbridge.connectors.hubspot.events import EventPage
 
 BATCH_LIMIT = 100
 SEARCH_PAGE = 200
@@ -98,6 +102,7 @@ class HubSpotConnector:
     def __init__(self, *, client: HubSpotClient) -> None:
         self.client = client
         self._schemas: dict[str, ObjectSchema] = {}
+        self.lists = HubSpotLists(client=client)
 
     @staticmethod
     def _check_object(object_name: str) -> None:
@@ -474,6 +479,25 @@ class HubSpotConnector:
             after = (((response or {}).get("paging") or {}).get("next") or {}).get("after")
             if not after:
                 return found
+
+    def read_events(
+        self,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        contact_id: str | None = None,
+        event_type: str | None = None,
+    ) -> Iterator[EventPage]:
+        """Contact behaviour events after `since`, oldest first (see hubspot/events.py)."""
+        from leadbridge.connectors.hubspot.events import read_events
+
+        return read_events(
+            self.client,
+            since=since,
+            until=until,
+            contact_id=contact_id,
+            event_type=event_type,
+        )
 
     # -- writes -----------------------------------------------------------------------------
 

@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from .errors import validation_error
+from .errors import not_found, validation_error
 from .events import EVENT_TYPES
 from .routes_common import json_body, json_object, portal_of, query_list, query_value, respond
 
@@ -48,6 +48,16 @@ async def lists_by_id(request: Request) -> Response:
 async def get_list(request: Request) -> Response:
     """GET /crm/v3/lists/{listId}."""
     return respond(portal_of(request).get_list(str(request.path_params["list_id"])))
+
+
+async def list_by_name(request: Request) -> Response:
+    """GET /crm/v3/lists/object-type-id/{objectTypeId}/name/{listName}: 404 when absent."""
+    name = str(request.path_params["list_name"])
+    type_id = str(request.path_params["object_type_id"])
+    for item in portal_of(request).lists.all_lists():
+        if item["name"].lower() == name.lower() and item["objectTypeId"] == type_id:
+            return respond({"list": item})
+    raise not_found(f"List with name {name} does not exist.")
 
 
 async def add_members(request: Request) -> Response:
@@ -94,6 +104,7 @@ def activity_routes() -> list[Route]:
         Route(f"{lists}/", create_list, methods=["POST"]),
         Route(lists, lists_by_id, methods=["GET"]),
         Route(f"{lists}/", lists_by_id, methods=["GET"]),
+        Route(f"{lists}/object-type-id/{{object_type_id}}/name/{{list_name}}", list_by_name),
         Route(one, get_list, methods=["GET"]),
         Route(f"{one}/memberships/add", add_members, methods=["PUT"]),
         Route(f"{one}/memberships/remove", remove_members, methods=["PUT"]),
