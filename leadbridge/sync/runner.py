@@ -24,8 +24,10 @@ from leadbridge.connectors.base import EPOCH, Connector, Cursor, Record, Side, W
 from leadbridge.errors import LeadbridgeError, Recovery
 from leadbridge.sync.identity import (
     Decision,
+    Duplicate,
     Link,
     Linked,
+    Matched,
     New,
     Skip,
     identify,
@@ -404,6 +406,7 @@ class PairSync:
             # would be re-read on every run.
             self.state.commit_page(PageCommit(resolved_errors=settled))
         candidates = self._candidates(side, live, links, changes)
+        siblings = self._siblings(side, live, candidates, changes)
         inputs: list[PlanInput] = []
         for record in live:
             found_ext, found_email = candidates.get(record.id, ((), ()))
@@ -415,6 +418,18 @@ class PairSync:
                 by_external_id=found_ext,
                 by_email=found_email,
             )
+            if isinstance(decision, Matched) and decision.by == "email":
+                twins = siblings.get(record.id, [])
+                if twins:
+                    # The e-mail is not unique on this side either: linking one of them would
+                    # be a guess.
+                    decision = Duplicate(
+                        side,
+                        record.id,
+                        (decision.other.id, *twins),
+                        "email",
+                        f"{len(twins) + 1} {side} records share this e-mail",
+                    )
             pointer = record.values.get(self.mapping.external_id(side))
             if isinstance(decision, New) and decision.create and pointer:
                 # It points at a record of the other side that is gone: it was linked, and
@@ -589,6 +604,48 @@ class PairSync:
             links.add(_link_from_row(row))
         return result
 
+    def _siblings(
+        self,
+        side: Side,
+        records: Sequence[Record],
+        candidates: Mapping[str, tuple[list[Record], list[Record]]],
+        changes: Mapping[Side, Mapping[str, Record]],
+    ) -> dict[str, list[str]]:
+        """Other records on the same side sharing the e-mail of a record with an e-mail match."""
+        email_field = self.mapping.email(side)
+        if not email_field:
+            return {}
+        wanted = {
+            r.id: e
+            for r in records
+            if candidates.get(r.id, ((), ()))[1]
+            and (e := normalise_email(r.values.get(email_field))) is not None
+        }
+        if not wanted:
+            return {}
+        index = self._pool_index(side, changes)
+        same: dict[str, dict[str, Record]] = {
+            e: {c.id: c for c in index.by_email(e) if not c.deleted} for e in set(wanted.values())
+        }
+        if not self._complete.get(side, False):
+            object_name = (
+                self.mapping.hubspot_object if side == "hubspot" else self.mapping.salesforce_object
+            )
+            for found in self.connectors[side].read_by_keys(
+                object_name,
+                key_field=email_field,
+                keys=sorted(same),
+                fields=[email_field],
+            ):
+                email = normalise_email(found.values.get(email_field))
+                if email in same and not found.deleted:
+                    same[email][found.id] = found
+        return {
+            record_id: sorted(i for i in same[email] if i != record_id)
+            for record_id, email in wanted.items()
+            if len([i for i in same[email] if i != record_id]) > 0
+        }
+
     def _pool_index(self, side: Side, changes: Mapping[Side, Mapping[str, Record]]) -> _PoolIndex:
         """An index of one side's change set, built once per run (it is not modified)."""
         cached = self._pools.get(side)
@@ -649,6 +706,9 @@ class PairSync:
             by_ref[rec.ref].append((write, outcome))
         commit = PageCommit(cursors=cursors)
         for rec in plan.records:
+            if rec.action == "duplicate":
+                commit.errors.append(self._duplicate_entry(rec))
+                continue
             results = by_ref.get(rec.ref, [])
             failed = [(w, o) for w, o in results if not o.ok]
             source_id = rec.hubspot_id if rec.source_side == "hubspot" else rec.salesforce_id
@@ -720,6 +780,24 @@ class PairSync:
                     rule=change.rule,
                 )
             )
+
+    def _duplicate_entry(self, rec: RecordPlan) -> dict[str, Any]:
+        """A record with several possible partners waits in the queue for a person."""
+        source_id = rec.hubspot_id if rec.source_side == "hubspot" else rec.salesforce_id
+        other = other_side(rec.source_side)
+        return {
+            "run_id": self._run_id(),
+            "side": rec.source_side,
+            "record_id": str(source_id or ""),
+            "operation": "link",
+            "category": str(Recovery.FIX_DATA),
+            "code": "DUPLICATE_CANDIDATES",
+            "message": f"{rec.reason}; candidates in {other}: {', '.join(rec.candidates)}"[:2000],
+            "hint": f"merge the duplicates in {other}, or set the external-id field of the "
+            "right one to this record's id; leadbridge never guesses",
+            "payload": {"__source_side": rec.source_side, "__source_id": source_id},
+            "retryable": False,
+        }
 
     def _queue_entry(
         self, rec: RecordPlan, write: PlannedWrite, outcome: WriteResult

@@ -255,3 +255,29 @@ def test_merges_on_either_side_move_the_link_to_the_winner(world: World) -> None
     assert (hubspot_b, lead_b) not in pairs
     assert (hubspot_a, lead_a) in pairs
     assert quiet(world.sync())
+
+
+def test_an_email_shared_by_two_leads_is_flagged_never_guessed(world: World) -> None:
+    email = world.sandbox.seeded_contacts["matched_emails"][0]
+    org = world.sandbox.salesforce.org
+    with world.sandbox.salesforce.lock:
+        twin = org.create(
+            "Lead",
+            {"LastName": "Twin", "Company": "Twin KK", "Email": email},
+            user_id=org.integration_user_id,
+        )
+    report = world.sync()
+    assert report.sides["hubspot"].duplicates + report.sides["salesforce"].duplicates >= 1
+    linked_leads = {lead for _contact, lead in world.linked_pairs()}
+    assert twin not in linked_leads
+    with world.state.store.session() as session:
+        flagged = session.exec(
+            select(ErrorQueueItem).where(ErrorQueueItem.code == "DUPLICATE_CANDIDATES")
+        ).all()
+    assert flagged
+    assert any(twin in item.message for item in flagged)
+    assert all(item.hint for item in flagged)
+    # Nothing with that e-mail was linked: a person decides.
+    with world.sandbox.salesforce.lock:
+        same = [r["Id"] for r in org.iter_records("Lead") if r.get("Email") == email]
+    assert not set(same) & linked_leads
