@@ -28,6 +28,7 @@ from leadbridge.cli_common import (
 )
 from leadbridge.cli_ops import audit_app, errors_app, revert_app
 from leadbridge.cli_sandbox import read_info, sandbox_app, sandbox_config
+from leadbridge.cli_score import register as register_score
 from leadbridge.cli_setup import register as register_setup
 from leadbridge.cli_sync import register as register_sync
 from leadbridge.config_check import check_config
@@ -53,6 +54,7 @@ app.add_typer(errors_app, name="errors")
 app.add_typer(audit_app, name="audit")
 app.add_typer(revert_app, name="revert")
 register_sync(app)
+register_score(app)
 register_setup(app)
 
 

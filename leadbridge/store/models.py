@@ -157,3 +157,33 @@ class ProvisioningRecord(SQLModel, table=True):
     detail: str = Field(default="", max_length=2000)
     expected: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     applied_at: datetime = _utc_column(index=True)
+
+
+class LeadScore(SQLModel, table=True):
+    """A lead's latest score with its breakdown, and the inputs it was computed from.
+
+    `link_hash` is the link's snapshot hash and `attributes_hash` the hash of the attribute
+    values the rules read, both as of the last score: a link whose snapshot hash moved is
+    checked again, and rescored only when its attribute hash moved too. `rules_digest` notices
+    an edited rules file.
+    """
+
+    __tablename__ = "scores"
+    __table_args__ = (
+        UniqueConstraint("pair", "hubspot_id", name="uq_scores_pair_hubspot"),
+        Index("ix_scores_pair_decaying", "pair", "decaying"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    pair: str = Field(max_length=64)
+    hubspot_id: str = Field(max_length=32)
+    salesforce_id: str = Field(default="", max_length=18, index=True)
+    total: int = 0
+    is_mql: bool = False
+    breakdown: list[Any] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    decaying: bool = False
+    link_hash: str = Field(default="", max_length=64)
+    attributes_hash: str = Field(default="", max_length=64)
+    rules_digest: str = Field(default="", max_length=64)
+    computed_at: datetime = _utc_column()
+    mql_since: datetime | None = _utc_column(nullable=True)

@@ -1,0 +1,413 @@
+"""Scoring runs: find leads whose inputs moved, score them, write the results to both systems.
+
+Candidates are contacts with events since the events cursor (minus an overlap), links whose
+snapshot moved in a field the rules read, leads whose last write failed, and every lead when
+the rules file changed. `decay_pass` rescores the leads holding decaying points (daily).
+Values are written through the connectors' normal batched `write`; what each side now holds is
+merged into the link snapshot in the same commit, so the next sync sees an echo, not a change.
+The run holds the pair's sync lease: scoring and sync both rewrite snapshots.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from leadbridge.config_setup import FieldSettings
+from leadbridge.connectors.base import CanonicalValue, Connector, Side, WriteOp, WriteResult
+from leadbridge.connectors.hubspot.connector import HubSpotConnector
+from leadbridge.connectors.hubspot.events import Event
+from leadbridge.errors import LeadbridgeError, Recovery
+from leadbridge.nurture.rules import Rules
+from leadbridge.nurture.scoring import Score, score
+from leadbridge.nurture.state import LinkInfo, ScoreRow, ScoringCommit, ScoringState
+from leadbridge.store.columns import utcnow
+from leadbridge.store.db import Store
+from leadbridge.sync.mapping import PairMapping
+from leadbridge.sync.merge import same
+from leadbridge.sync.snapshot import encode_value
+from leadbridge.sync.state import SyncState, lineage_row
+
+MQL_STAGE = "marketingqualifiedlead"
+STAGE_FIELD = "lifecyclestage"
+# Stages before MQL: crossing the threshold moves these forward, never a later stage back.
+EARLY_STAGES = frozenset({"", "subscriber", "lead", "other"})
+BULK_EVENTS_AT = 200  # above this many leads, one read of all events beats one read per lead
+
+
+@dataclass(frozen=True)
+class ScoringOptions:
+    """How a scoring run behaves."""
+
+    overlap: timedelta = timedelta(minutes=5)
+    lease_ttl: timedelta = timedelta(minutes=30)
+
+
+@dataclass
+class ScoringReport:
+    """What one scoring run did."""
+
+    run_id: int | None = None
+    outcome: str = "running"
+    scored: int = 0
+    changed: int = 0
+    new_mqls: int = 0
+    written: dict[str, int] = field(default_factory=lambda: {"hubspot": 0, "salesforce": 0})
+    failed: int = 0
+    api_calls: int = 0
+    message: str = ""
+    scores: dict[str, Score] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready form (without the per-lead scores)."""
+        return {k: v for k, v in vars(self).items() if k != "scores"}
+
+
+@dataclass
+class _Lead:
+    hubspot_id: str
+    link: LinkInfo | None
+    current: dict[str, CanonicalValue]  # HubSpot values read now
+    attributes: dict[str, Any]
+
+
+class ScoringRunner:
+    """Scores one pair's leads from HubSpot events and synced attributes."""
+
+    def __init__(
+        self,
+        *,
+        mapping: PairMapping,
+        rules: Rules,
+        store: Store,
+        hubspot: HubSpotConnector,
+        salesforce: Connector,
+        fields: FieldSettings | None = None,
+        options: ScoringOptions | None = None,
+    ) -> None:
+        self.mapping = mapping
+        self.rules = rules
+        self.state = ScoringState(store=store, pair=mapping.name)
+        self.sync_state = SyncState(store=store, pair=mapping.name)
+        self.hubspot = hubspot
+        self.salesforce = salesforce
+        self.fields = fields or FieldSettings()
+        self.options = options or ScoringOptions()
+        self.holder = uuid.uuid4().hex[:12]
+
+    # -- entry points -----------------------------------------------------------------------
+
+    def run(self, *, now: datetime | None = None) -> ScoringReport:
+        """Rescore leads with new events or changed attributes; write what changed."""
+        return self._guarded(lambda report, at: self._incremental(report, at), now)
+
+    def decay_pass(self, *, now: datetime | None = None) -> ScoringReport:
+        """Rescore every lead holding decaying points (run it daily)."""
+        return self._guarded(
+            lambda report, at: self._score(set(self.state.decaying()), report, at), now
+        )
+
+    def score_one(self, record_id: str, *, now: datetime | None = None) -> ScoringReport:
+        """Rescore one lead, by HubSpot or Salesforce id, and write what changed."""
+
+        def one(report: ScoringReport, at: datetime) -> None:
+            link = self.state.link_by_salesforce(record_id)
+            self._score({link.hubspot_id if link else record_id}, report, at)
+
+        return self._guarded(one, now)
+
+    # -- the run ----------------------------------------------------------------------------
+
+    def _guarded(self, body: Any, now: datetime | None) -> ScoringReport:
+        report = ScoringReport()
+        lease = f"pair:{self.mapping.name}"
+        if not self.sync_state.acquire_lease(
+            name=lease, holder=self.holder, ttl=self.options.lease_ttl
+        ):
+            report.outcome = "locked"
+            report.message = "a sync or scoring run holds this pair; try again later"
+            return report
+        before = self._calls()
+        report.run_id = self.sync_state.start_run(kind="scoring", dry_run=False)
+        try:
+            body(report, now or utcnow())
+            report.outcome = "partial" if report.failed else "ok"
+        except LeadbridgeError as error:
+            report.outcome = "failed" if error.recovery is Recovery.RETRY_LATER else "stopped"
+            report.message = str(error)
+        finally:
+            report.api_calls = self._calls() - before
+            self.sync_state.finish_run(
+                report.run_id,
+                outcome=report.outcome,
+                counts=report.as_dict(),
+                calls_salesforce=0,
+                calls_hubspot=report.api_calls,
+                message=report.message,
+            )
+            self.sync_state.release_lease(name=lease, holder=self.holder)
+        return report
+
+    def _calls(self) -> int:
+        return self.hubspot.budget().calls_made + self.salesforce.budget().calls_made
+
+    def _incremental(self, report: ScoringReport, now: datetime) -> None:
+        cursor = self.state.events_cursor()
+        since = cursor - self.options.overlap if cursor is not None else None
+        recent, newest = self._read_events(since=since)
+        wanted = set(recent)
+        moved: dict[str, str] = {}
+        for link, saved in self.state.stale_links(rules_digest=self.rules.digest):
+            same_inputs = (
+                saved is not None
+                and saved.rules_digest == self.rules.digest
+                and saved.link_hash != ""
+                and saved.attributes_hash == self._attributes_hash(self._linked_values(link))
+            )
+            if same_inputs:
+                moved[link.hubspot_id] = link.snapshot_hash  # an unrelated field changed
+            else:
+                wanted.add(link.hubspot_id)
+        wanted.update(self.state.unsettled(rules_digest=self.rules.digest))
+        for hubspot_id in wanted:
+            moved.pop(hubspot_id, None)
+        self.state.touch_links(moved)
+        # A first run read every event there is: no lead needs its history read again.
+        history = recent if cursor is None else None
+        self._score(wanted, report, now, history=history, events_cursor=newest or cursor)
+
+    def _read_events(
+        self, *, since: datetime | None
+    ) -> tuple[dict[str, list[Event]], datetime | None]:
+        found: dict[str, list[Event]] = defaultdict(list)
+        newest: datetime | None = None
+        for page in self.hubspot.read_events(since=since):
+            for event in page.events:
+                found[event.contact_id].append(event)
+            if page.newest is not None and (newest is None or page.newest > newest):
+                newest = page.newest
+        return found, newest
+
+    def _history(
+        self, ids: set[str], known: Mapping[str, list[Event]] | None
+    ) -> Mapping[str, list[Event]]:
+        if known is not None:
+            return known
+        if len(ids) > BULK_EVENTS_AT:
+            return self._read_events(since=None)[0]
+        found: dict[str, list[Event]] = {}
+        for hubspot_id in ids:
+            found[hubspot_id] = [
+                e for page in self.hubspot.read_events(contact_id=hubspot_id) for e in page.events
+            ]
+        return found
+
+    def _score(
+        self,
+        ids: set[str],
+        report: ScoringReport,
+        now: datetime,
+        *,
+        history: Mapping[str, list[Event]] | None = None,
+        events_cursor: datetime | None = None,
+    ) -> None:
+        leads = self._leads(ids)
+        events = self._history({lead.hubspot_id for lead in leads}, history)
+        saved = self.state.scores(lead.hubspot_id for lead in leads)
+        commit = ScoringCommit(events_cursor=events_cursor)
+        writes: list[tuple[_Lead, Side, str, WriteOp]] = []
+        rows: dict[str, ScoreRow] = {}
+        for lead in leads:
+            result = score(lead.attributes, events.get(lead.hubspot_id, ()), self.rules, now)
+            report.scored += 1
+            report.scores[lead.hubspot_id] = result
+            previous = saved.get(lead.hubspot_id)
+            mql_since = previous.mql_since if previous is not None else None
+            held = lead.current.get(self.fields.hubspot_mql_date)
+            if mql_since is None and isinstance(held, datetime):
+                mql_since = held
+            if mql_since is None and result.is_mql:
+                mql_since = now.astimezone(UTC).replace(microsecond=0)
+                report.new_mqls += 1
+            if previous is None or previous.total != result.total:
+                report.changed += 1
+            rows[lead.hubspot_id] = ScoreRow(
+                hubspot_id=lead.hubspot_id,
+                salesforce_id=lead.link.salesforce_id if lead.link else "",
+                total=result.total,
+                is_mql=result.is_mql,
+                breakdown=[line.as_dict() for line in result.breakdown],
+                decaying=result.decaying,
+                attributes_hash=self._attributes_hash(self._inputs(lead)),
+                rules_digest=self.rules.digest,
+                computed_at=now,
+                mql_since=mql_since,
+            )
+            writes.extend(self._writes(lead, result, mql_since))
+        outcomes = self._write_all([(side, obj, op) for _, side, obj, op in writes])
+        for (lead, side, _obj, op), outcome in zip(writes, outcomes, strict=True):
+            self._record(lead, side, op, outcome, commit, report, rows[lead.hubspot_id])
+        commit.scores = list(rows.values())
+        self.state.commit(commit)
+
+    # -- inputs -----------------------------------------------------------------------------
+
+    def _leads(self, ids: Iterable[str]) -> list[_Lead]:
+        wanted = sorted({i for i in ids if i})
+        if not wanted:
+            return []
+        schema = self.hubspot.describe(self.mapping.hubspot_object)
+        own = (self.fields.hubspot_mql_score, self.fields.hubspot_mql_date,
+               self.fields.hubspot_score_breakdown, STAGE_FIELD)  # fmt: skip
+        names = [n for n in (*self.rules.fields(), *own) if schema.field(n) is not None]
+        records = self.hubspot.read_by_keys(
+            self.mapping.hubspot_object, key_field="hs_object_id", keys=wanted, fields=names
+        )
+        links = self.state.links([r.id for r in records])
+        leads = []
+        for record in records:
+            link = links.get(record.id)
+            attributes: dict[str, Any] = self._linked_values(link) if link else {}
+            attributes.update(record.values)
+            leads.append(_Lead(record.id, link, dict(record.values), attributes))
+        return leads
+
+    def _linked_values(self, link: LinkInfo) -> dict[str, Any]:
+        # Both sides' last-synced values, by their own names (e.g. numemployees and
+        # NumberOfEmployees), so rules may name either.
+        return {**link.snapshot.salesforce, **link.snapshot.hubspot}
+
+    def _inputs(self, lead: _Lead) -> dict[str, Any]:
+        return self._linked_values(lead.link) if lead.link else lead.attributes
+
+    def _attributes_hash(self, values: Mapping[str, Any]) -> str:
+        chosen = {name: encode_value(values.get(name)) for name in sorted(self.rules.fields())}
+        text = json.dumps(chosen, sort_keys=True, ensure_ascii=False)
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+    # -- writes -----------------------------------------------------------------------------
+
+    def _wanted(self, lead: _Lead, result: Score, mql_since: datetime | None) -> dict[str, Any]:
+        f = self.fields
+        wanted: dict[str, CanonicalValue] = {
+            f.hubspot_mql_score: result.total,
+            f.hubspot_score_breakdown: result.text(),
+        }
+        if mql_since is not None:
+            wanted[f.hubspot_mql_date] = mql_since
+        stage = str(lead.current.get(STAGE_FIELD) or "")
+        if result.is_mql and stage in EARLY_STAGES:
+            wanted[STAGE_FIELD] = MQL_STAGE
+        return wanted
+
+    def _writes(
+        self, lead: _Lead, result: Score, mql_since: datetime | None
+    ) -> list[tuple[_Lead, Side, str, WriteOp]]:
+        wanted = self._wanted(lead, result, mql_since)
+        snapshot = lead.link.snapshot if lead.link else None
+        to_hubspot = {
+            name: value
+            for name, value in wanted.items()
+            if not same(lead.current.get(name), value)
+            or (snapshot is not None and not same(snapshot.hubspot.get(name), value))
+        }
+        ops: list[tuple[_Lead, Side, str, WriteOp]] = []
+        if to_hubspot:
+            op = WriteOp(kind="update", ref=f"hs:{lead.hubspot_id}", values=to_hubspot,
+                         record_id=lead.hubspot_id)  # fmt: skip
+            ops.append((lead, "hubspot", self.mapping.hubspot_object, op))
+        if lead.link is None or snapshot is None:
+            return ops
+        to_salesforce: dict[str, CanonicalValue] = {}
+        for name, value in wanted.items():
+            target = self._salesforce_value(name, value)
+            if target is not None and not same(snapshot.salesforce.get(target[0]), target[1]):
+                to_salesforce[target[0]] = target[1]
+        if to_salesforce:
+            link = lead.link
+            op = WriteOp(kind="update", ref=f"sf:{link.salesforce_id}", values=to_salesforce,
+                         record_id=link.salesforce_id)  # fmt: skip
+            ops.append((lead, "salesforce", link.salesforce_type, op))
+        return ops
+
+    def _salesforce_value(self, name: str, value: CanonicalValue) -> tuple[str, Any] | None:
+        """The Salesforce field and value for a HubSpot one: through the mapping if mapped."""
+        for entry in self.mapping.fields:
+            if entry.hubspot == name and entry.flows_to("salesforce"):
+                return entry.salesforce, entry.convert(value, to="salesforce")
+        f = self.fields
+        plain = {
+            f.hubspot_mql_score: f.salesforce_mql_score,
+            f.hubspot_mql_date: f.salesforce_mql_date,
+            f.hubspot_score_breakdown: f.salesforce_score_breakdown,
+        }
+        return (plain[name], value) if name in plain else None
+
+    def _write_all(self, writes: list[tuple[Side, str, WriteOp]]) -> list[WriteResult]:
+        groups: dict[tuple[Side, str], list[int]] = defaultdict(list)
+        for index, (side, object_name, _op) in enumerate(writes):
+            groups[(side, object_name)].append(index)
+        results: dict[int, WriteResult] = {}
+        for (side, object_name), indexes in groups.items():
+            connector = self.hubspot if side == "hubspot" else self.salesforce
+            outcomes = connector.write(object_name, [writes[i][2] for i in indexes])
+            results.update(zip(indexes, outcomes, strict=True))
+        return [results[i] for i in range(len(writes))]
+
+    def _record(
+        self,
+        lead: _Lead,
+        side: Side,
+        op: WriteOp,
+        outcome: WriteResult,
+        commit: ScoringCommit,
+        report: ScoringReport,
+        row: ScoreRow,
+    ) -> None:
+        record_id = op.record_id or ""
+        if not outcome.ok:
+            report.failed += 1
+            row.settled = False
+            error = outcome.error
+            commit.errors.append({
+                "run_id": report.run_id, "side": side, "record_id": record_id,
+                "operation": op.kind,
+                "category": str(error.recovery) if error else "retry_later",
+                "code": error.code if error else "",
+                "message": (error.message if error else "failed")[:2000],
+                "hint": (error.hint if error else "rescored and written on the next run")[:2000],
+                "payload": {"__source_side": "leadbridge", "__source_id": lead.hubspot_id,
+                            **{k: encode_value(v) for k, v in op.values.items()}},
+            })  # fmt: skip
+            return
+        report.written[side] += 1
+        commit.succeeded.append((side, record_id))
+        snapshot = lead.link.snapshot if lead.link else None
+        if lead.link is not None:
+            held = commit.snapshots.setdefault(lead.hubspot_id, {}).setdefault(side, {})
+            # Only mapped fields live in snapshots (the sync compares nothing else).
+            mapped = {entry.name(side) for entry in self.mapping.synced_fields()}
+            held.update({k: v for k, v in op.values.items() if k in mapped})
+        for name, value in op.values.items():
+            old = (snapshot.side(side).get(name) if snapshot else None) or (
+                lead.current.get(name) if side == "hubspot" else None
+            )
+            commit.lineage.append(
+                lineage_row(
+                    run_id=report.run_id or 0,
+                    pair=self.mapping.name,
+                    record_id=record_id,
+                    target_side=side,
+                    field=name,
+                    old=encode_value(old),
+                    new=encode_value(value),
+                    source_side="leadbridge",
+                    rule="scoring",
+                )
+            )

@@ -1,0 +1,318 @@
+"""State-store access for scoring: score rows, candidate links, and the one-transaction commit.
+
+A scoring commit saves the new scores, the link snapshots of the fields it wrote, lineage,
+queue changes and the events cursor together: the next sync then reads the written values as
+the snapshot's own (an echo, not a change), and a crash leaves either all of it or none.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, or_
+from sqlmodel import col, select
+
+from leadbridge.connectors.base import CanonicalValue
+from leadbridge.connectors.base import Cursor as ReadCursor
+from leadbridge.store.bulk import insert_rows
+from leadbridge.store.columns import utcnow
+from leadbridge.store.db import Store
+from leadbridge.store.models import Cursor, ErrorQueueItem, LeadScore, Lineage, Link
+from leadbridge.sync.snapshot import Snapshot
+
+EVENTS_SIDE = "hubspot_events"
+EVENTS_OBJECT = "contacts"
+QUEUE_PAIR = "scoring"  # the sync runner retries only its own pair's entries; these are ours
+
+
+@dataclass(frozen=True)
+class LinkInfo:
+    """A link as scoring sees it."""
+
+    hubspot_id: str
+    salesforce_id: str
+    salesforce_type: str
+    snapshot: Snapshot
+    snapshot_hash: str
+
+
+@dataclass
+class ScoreRow:
+    """A score to save (the table row without its id)."""
+
+    hubspot_id: str
+    salesforce_id: str
+    total: int
+    is_mql: bool
+    breakdown: list[dict[str, Any]]
+    decaying: bool
+    attributes_hash: str
+    rules_digest: str
+    computed_at: datetime
+    mql_since: datetime | None
+    settled: bool = True  # False when a write failed: rescored on the next run
+
+
+@dataclass
+class ScoringCommit:
+    """Everything one scoring batch changes in the store."""
+
+    scores: list[ScoreRow] = field(default_factory=list)
+    # hubspot id -> side -> field -> value now held there (merged into the link snapshot)
+    snapshots: dict[str, dict[str, dict[str, CanonicalValue]]] = field(default_factory=dict)
+    lineage: list[dict[str, Any]] = field(default_factory=list)
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    succeeded: list[tuple[str, str]] = field(default_factory=list)
+    events_cursor: datetime | None = None
+
+
+class ScoringState:
+    """Scores of one pair's leads in the state store."""
+
+    def __init__(self, *, store: Store, pair: str) -> None:
+        self.store = store
+        self.pair = pair
+
+    def events_cursor(self) -> datetime | None:
+        """The newest event time already processed, or None before the first run."""
+        with self.store.session() as session:
+            row = session.get(Cursor, (self.pair, EVENTS_SIDE, EVENTS_OBJECT))
+            return ReadCursor.decode(row.value).modified_at if row is not None else None
+
+    def scores(self, hubspot_ids: Iterable[str]) -> dict[str, LeadScore]:
+        """Saved scores by HubSpot id."""
+        wanted = list(dict.fromkeys(hubspot_ids))
+        found: dict[str, LeadScore] = {}
+        with self.store.session() as session:
+            for start in range(0, len(wanted), 500):
+                rows = session.exec(
+                    select(LeadScore)
+                    .where(col(LeadScore.pair) == self.pair)
+                    .where(col(LeadScore.hubspot_id).in_(wanted[start : start + 500]))
+                ).all()
+                found.update({row.hubspot_id: row for row in rows})
+        return found
+
+    def score_of(self, record_id: str) -> LeadScore | None:
+        """One saved score by HubSpot or Salesforce id."""
+        with self.store.session() as session:
+            return session.exec(
+                select(LeadScore)
+                .where(col(LeadScore.pair) == self.pair)
+                .where(
+                    or_(col(LeadScore.hubspot_id) == record_id,
+                        col(LeadScore.salesforce_id) == record_id)
+                )
+            ).first()  # fmt: skip
+
+    def links(self, hubspot_ids: Iterable[str]) -> dict[str, LinkInfo]:
+        """Links of these HubSpot records."""
+        wanted = list(dict.fromkeys(hubspot_ids))
+        found: dict[str, LinkInfo] = {}
+        with self.store.session() as session:
+            for start in range(0, len(wanted), 500):
+                rows = session.exec(
+                    select(Link)
+                    .where(col(Link.pair) == self.pair)
+                    .where(col(Link.hubspot_id).in_(wanted[start : start + 500]))
+                ).all()
+                found.update({row.hubspot_id: _info(row) for row in rows})
+        return found
+
+    def link_by_salesforce(self, salesforce_id: str) -> LinkInfo | None:
+        """The link of one Salesforce record."""
+        with self.store.session() as session:
+            row = session.exec(
+                select(Link)
+                .where(col(Link.pair) == self.pair)
+                .where(col(Link.salesforce_id) == salesforce_id)
+            ).first()
+            return _info(row) if row is not None else None
+
+    def stale_links(self, *, rules_digest: str) -> list[tuple[LinkInfo, LeadScore | None]]:
+        """Links never scored, whose snapshot moved since their score, or scored by other rules."""
+        with self.store.session() as session:
+            rows = session.exec(
+                select(Link, LeadScore)
+                .join(
+                    LeadScore,
+                    and_(
+                        col(LeadScore.pair) == col(Link.pair),
+                        col(LeadScore.hubspot_id) == col(Link.hubspot_id),
+                    ),
+                    isouter=True,
+                )
+                .where(col(Link.pair) == self.pair)
+                .where(
+                    or_(
+                        col(LeadScore.id).is_(None),
+                        col(LeadScore.link_hash) != col(Link.snapshot_hash),
+                        col(LeadScore.rules_digest) != rules_digest,
+                    )
+                )
+            ).all()
+            return [(_info(link), score) for link, score in rows]
+
+    def unsettled(self, *, rules_digest: str) -> list[str]:
+        """HubSpot ids of unlinked scores that need another look (failed write, new rules)."""
+        with self.store.session() as session:
+            rows = session.exec(
+                select(LeadScore.hubspot_id)
+                .where(col(LeadScore.pair) == self.pair)
+                .where(col(LeadScore.salesforce_id) == "")
+                .where(
+                    or_(col(LeadScore.attributes_hash) == "",
+                        col(LeadScore.rules_digest) != rules_digest)
+                )
+            ).all()  # fmt: skip
+            return list(rows)
+
+    def decaying(self) -> list[str]:
+        """HubSpot ids of leads whose score holds decaying points."""
+        with self.store.session() as session:
+            rows = session.exec(
+                select(LeadScore.hubspot_id)
+                .where(col(LeadScore.pair) == self.pair)
+                .where(col(LeadScore.decaying) == True)  # noqa: E712  (SQL, not Python)
+            ).all()
+            return list(rows)
+
+    def touch_links(self, hashes: Mapping[str, str]) -> None:
+        """Record that moved snapshots left these leads' attributes as they were."""
+        with self.store.session() as session:
+            for hubspot_id, link_hash in hashes.items():
+                row = session.exec(
+                    select(LeadScore)
+                    .where(col(LeadScore.pair) == self.pair)
+                    .where(col(LeadScore.hubspot_id) == hubspot_id)
+                ).first()
+                if row is not None:
+                    row.link_hash = link_hash
+                    session.add(row)
+
+    def commit(self, page: ScoringCommit) -> None:
+        """Scores, snapshots, lineage, queue changes and the events cursor, atomically."""
+        now = utcnow()
+        with self.store.session() as session:
+            hashes = self._merge_snapshots(session, page.snapshots, now)
+            existing = {
+                row.hubspot_id: row
+                for row in session.exec(
+                    select(LeadScore)
+                    .where(col(LeadScore.pair) == self.pair)
+                    .where(col(LeadScore.hubspot_id).in_([s.hubspot_id for s in page.scores]))
+                ).all()
+            } if page.scores else {}  # fmt: skip
+            link_hashes = self._link_hashes(session, [s.hubspot_id for s in page.scores])
+            for score in page.scores:
+                row = existing.get(score.hubspot_id) or LeadScore(
+                    pair=self.pair, hubspot_id=score.hubspot_id
+                )
+                row.salesforce_id = score.salesforce_id
+                row.total = score.total
+                row.is_mql = score.is_mql
+                row.breakdown = score.breakdown
+                row.decaying = score.decaying
+                row.rules_digest = score.rules_digest
+                row.computed_at = score.computed_at
+                row.mql_since = score.mql_since
+                settled = score.settled
+                row.attributes_hash = score.attributes_hash if settled else ""
+                row.link_hash = (
+                    hashes.get(score.hubspot_id) or link_hashes.get(score.hubspot_id, "")
+                    if settled
+                    else ""
+                )
+                session.add(row)
+            insert_rows(session, Lineage, [{**row, "written_at": now} for row in page.lineage])
+            for error in page.errors:
+                self._queue(session, error, now)
+            for side, record_id in page.succeeded:
+                for item in session.exec(self._open(side, record_id)).all():
+                    item.status = "resolved"
+                    item.next_retry_at = None
+                    item.updated_at = now
+                    session.add(item)
+            if page.events_cursor is not None:
+                saved = session.get(Cursor, (self.pair, EVENTS_SIDE, EVENTS_OBJECT))
+                if saved is None:
+                    saved = Cursor(
+                        pair=self.pair, side=EVENTS_SIDE, object_name=EVENTS_OBJECT, value=""
+                    )
+                saved.value = ReadCursor(modified_at=page.events_cursor).encode()
+                saved.updated_at = now
+                session.add(saved)
+
+    def _link_hashes(self, session: Any, hubspot_ids: list[str]) -> dict[str, str]:
+        if not hubspot_ids:
+            return {}
+        rows = session.exec(
+            select(Link.hubspot_id, Link.snapshot_hash)
+            .where(col(Link.pair) == self.pair)
+            .where(col(Link.hubspot_id).in_(hubspot_ids))
+        ).all()
+        return {hubspot_id: digest for hubspot_id, digest in rows}
+
+    def _merge_snapshots(
+        self,
+        session: Any,
+        changes: Mapping[str, Mapping[str, Mapping[str, CanonicalValue]]],
+        now: datetime,
+    ) -> dict[str, str]:
+        """Put the written values into the links' snapshots; return their new hashes."""
+        if not changes:
+            return {}
+        rows = session.exec(
+            select(Link)
+            .where(col(Link.pair) == self.pair)
+            .where(col(Link.hubspot_id).in_(list(changes)))
+        ).all()
+        hashes: dict[str, str] = {}
+        for row in rows:
+            current = Snapshot.from_data(row.snapshot)
+            written = changes[row.hubspot_id]
+            merged = Snapshot(
+                hubspot={**current.hubspot, **written.get("hubspot", {})},
+                salesforce={**current.salesforce, **written.get("salesforce", {})},
+            )
+            row.snapshot = merged.to_data()
+            row.snapshot_hash = merged.hash
+            row.updated_at = now
+            session.add(row)
+            hashes[row.hubspot_id] = merged.hash
+        return hashes
+
+    def _open(self, side: str, record_id: str) -> Any:
+        return (
+            select(ErrorQueueItem)
+            .where(col(ErrorQueueItem.pair) == QUEUE_PAIR)
+            .where(col(ErrorQueueItem.side) == side)
+            .where(col(ErrorQueueItem.record_id) == record_id)
+            .where(col(ErrorQueueItem.status) == "open")
+        )
+
+    def _queue(self, session: Any, error: Mapping[str, Any], now: datetime) -> None:
+        item = session.exec(self._open(str(error["side"]), str(error["record_id"]))).first()
+        if item is None:
+            item = ErrorQueueItem(pair=QUEUE_PAIR, **error, attempts=0, created_at=now)
+        else:
+            for key, value in error.items():
+                setattr(item, key, value)
+        item.attempts += 1
+        item.updated_at = now
+        # No retry time: the scoring run itself writes again (the lead stays unsettled).
+        item.next_retry_at = None
+        session.add(item)
+
+
+def _info(row: Link) -> LinkInfo:
+    return LinkInfo(
+        hubspot_id=row.hubspot_id,
+        salesforce_id=row.salesforce_id,
+        salesforce_type=row.salesforce_type,
+        snapshot=Snapshot.from_data(row.snapshot) if row.snapshot else Snapshot(),
+        snapshot_hash=row.snapshot_hash,
+    )

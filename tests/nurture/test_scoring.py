@@ -1,0 +1,145 @@
+"""Scoring as pure functions: every rule kind, decay, caps, negatives, exact breakdowns."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from fractions import Fraction
+from pathlib import Path
+
+from leadbridge.connectors.hubspot.events import Event
+from leadbridge.nurture.rules import Rules, load_rules, parse_rules
+from leadbridge.nurture.scoring import as_number, largest_remainder, score
+
+ROOT = Path(__file__).resolve().parents[2]
+NOW = datetime(2026, 4, 1, 9, 0, tzinfo=UTC)
+SHIPPED = load_rules(ROOT / "rules" / "scoring.toml")
+
+
+def ev(kind: str, *, days_ago: float = 0, **props: str) -> Event:
+    return Event("1", kind, NOW - timedelta(days=days_ago), props)
+
+
+def points(result_rules: Rules, attrs: dict[str, object], events: list[Event]) -> dict[str, int]:
+    return {line.rule: line.points for line in score(attrs, events, result_rules, NOW).breakdown}
+
+
+def test_the_articles_example_is_an_mql() -> None:
+    events = [ev("form_submission"), ev("webinar_attended"), ev("page_view", url="/pricing")]
+    attrs = {"industry": "COMPUTER_SOFTWARE", "numemployees": "100-500", "jobtitle": "IT Manager"}
+    result = score(attrs, events, SHIPPED, NOW)
+    # download 10 + webinar 15 + pricing 20 = 45 behaviour points;
+    # IT industry 20 + 100-999 employees 15 + manager title 10 = 45 attribute points;
+    # 45 + 45 = 90 >= 50 -> MQL.
+    assert [(line.rule, line.points) for line in result.breakdown] == [
+        ("document download", 10),
+        ("webinar", 15),
+        ("pricing page", 20),
+        ("industry: IT", 20),
+        ("company size: 100-999", 15),
+        ("title: manager", 10),
+    ]
+    assert result.total == 90
+    assert result.is_mql
+
+
+def test_behaviour_alone_stays_below_the_threshold() -> None:
+    events = [ev("form_submission"), ev("webinar_attended"), ev("page_view", url="/pricing")]
+    result = score({}, events, SHIPPED, NOW)
+    assert result.total == 10 + 15 + 20 == 45
+    assert not result.is_mql
+
+
+def test_japanese_titles_and_salesforce_numbers() -> None:
+    got = points(SHIPPED, {"jobtitle": "代表取締役社長", "NumberOfEmployees": 40}, [])
+    assert got == {"title: executive": 15}
+    got = points(SHIPPED, {"jobtitle": "営業部課長", "numemployees": 1200}, [])
+    assert got == {"company size: 1000+": 20, "title: manager": 10}
+    assert points(SHIPPED, {"jobtitle": "情報システム部担当"}, []) == {"title: staff": 5}
+
+
+def test_a_group_counts_its_best_rule_once() -> None:
+    # "Director" (executive) and "Manager" both match: only the 15 counts.
+    assert points(SHIPPED, {"jobtitle": "Director, IT Manager"}, []) == {"title: executive": 15}
+
+
+def test_filters_and_caps() -> None:
+    events = [ev("page_view", url="/blog"), ev("page_view", url="/pricing"), ev("page_view",
+              url="/pricing?plan=pro")] + [ev("form_submission") for _ in range(5)]  # fmt: skip
+    got = points(SHIPPED, {}, events)
+    assert got == {"document download": 30, "pricing page": 20}  # caps 30 and 20
+    detail = score({}, events, SHIPPED, NOW).breakdown[0].detail
+    assert "capped at 30" in detail
+
+
+def test_property_filters() -> None:
+    rules = parse_rules(
+        {"behaviour": [{"name": "case study", "event": "form_submission", "points": 7,
+                        "properties": {"form": "case-study"}}]}, source="t"
+    )  # fmt: skip
+    events = [ev("form_submission", form="Case-Study"), ev("form_submission", form="other")]
+    assert points(rules, {}, events) == {"case study": 7}
+
+
+def test_negatives() -> None:
+    got = points(SHIPPED, {"email": "taro@gmail.com", "jobtitle": "Student"}, [])
+    assert got == {"free-mail address": -10, "student": -30}
+    got = points(SHIPPED, {"email": "a@competitor.example", "hs_email_optout": True}, [])
+    assert got == {"competitor": -100, "unsubscribed": -20}
+    result = score({"jobtitle": "大学院生"}, [ev("form_submission")], SHIPPED, NOW)
+    assert result.total == 10 - 30 == -20
+
+
+def test_decay_halves_points_each_half_life() -> None:
+    rules = parse_rules(
+        {"behaviour": [{"name": "download", "event": "form_submission", "points": 10,
+                        "half_life_days": 30}]}, source="t"
+    )  # fmt: skip
+    assert points(rules, {}, [ev("form_submission", days_ago=30)]) == {"download": 5}
+    assert points(rules, {}, [ev("form_submission", days_ago=60)]) == {"download": 3}  # 2.5 up
+    assert points(rules, {}, [ev("form_submission", days_ago=400)]) == {}  # faded to 0
+    result = score({}, [ev("form_submission", days_ago=10)], rules, NOW)
+    assert result.decaying
+    assert result.breakdown[0].decays
+
+
+def test_rounding_keeps_the_breakdown_exact() -> None:
+    rules = parse_rules(
+        {"behaviour": [
+            {"name": f"r{n}", "event": "page_view", "url_contains": [f"/p{n}"], "points": 10,
+             "half_life_days": 7} for n in range(3)
+        ]}, source="t"
+    )  # fmt: skip
+    # Each is 10 * 0.5 ** (3/7) = 7.43: exact sum 22.29 -> 22; lines 7 + 7 + 8 (largest first).
+    events = [ev("page_view", days_ago=3, url=f"/p{n}") for n in range(3)]
+    result = score({}, events, rules, NOW)
+    assert result.total == 22
+    assert sum(line.points for line in result.breakdown) == result.total
+    assert largest_remainder([Fraction(1, 2), Fraction(1, 2), Fraction(1, 2)]) == [1, 1, 0]
+    assert largest_remainder([Fraction(5, 2), Fraction(-1)]) == [3, -1]  # 1.5 rounds up to 2
+
+
+def test_explain_lines_sum_to_the_total() -> None:
+    events = [ev("form_submission"), ev("page_view", url="/pricing")]
+    result = score({"email": "x@gmail.com", "industry": "Banking"}, events, SHIPPED, NOW)
+    lines = result.explain()
+    assert sum(int(line.split()[0]) for line in lines[:-1]) == int(lines[-1].split()[0])
+    assert int(lines[-1].split()[0]) == result.total == 10 + 20 + 15 - 10
+    assert result.text() == (
+        "document download 10; pricing page 20; "
+        "industry: finance, telecom, manufacturing 15; free-mail address -10"
+    )
+
+
+def test_band_labels_read_as_numbers() -> None:
+    assert as_number("100-500") == 100
+    assert as_number("1000+") == 1000
+    assert as_number("1,000〜4,999") == 1000
+    assert as_number("300名以上") == 300
+    assert as_number("many") is None
+    assert as_number(True) is None
+
+
+def test_threshold_comes_from_the_file_or_the_config() -> None:
+    assert parse_rules({}, source="t", default_threshold=70).threshold == 70
+    assert parse_rules({"threshold": 40}, source="t", default_threshold=70).threshold == 40
+    assert SHIPPED.threshold == 50
