@@ -16,17 +16,22 @@ from sqlmodel import col, select
 
 from leadbridge.connectors.base import Connector, ProvisionPlan
 from leadbridge.connectors.factory import hubspot_from_sandbox, salesforce_from_sandbox
+from leadbridge.connectors.hubspot.connector import HubSpotConnector
+from leadbridge.connectors.salesforce.connector import SalesforceConnector
+from leadbridge.nurture.rules import load_rules
+from leadbridge.nurture.runner import ScoringRunner
 from leadbridge.sandbox.runtime import RunningSandbox, SandboxOptions
 from leadbridge.setup.fields import hubspot_specs, salesforce_specs
 from leadbridge.store.columns import utcnow
 from leadbridge.store.db import Store
 from leadbridge.store.models import Lineage, Link, Run
 from leadbridge.store.summary import summarize
-from leadbridge.sync.mapping import load_mapping
+from leadbridge.sync.mapping import PairMapping, load_mapping
 from leadbridge.sync.runner import SyncReport, run_pair
 from leadbridge.sync.state import SyncState
 
 SHIPPED_MAPPING = Path(__file__).resolve().parents[1] / "mappings" / "contact_lead.toml"
+SHIPPED_RULES = Path(__file__).resolve().parents[1] / "rules" / "scoring.toml"
 
 Say = Callable[[str], None]
 
@@ -78,6 +83,54 @@ def _edit_both_sides(sandbox: RunningSandbox, state: SyncState) -> dict[str, tup
         object_type="contacts", object_id=hs_c, body={"properties": {"company": "HubSpot Inc"}}
     )
     return {"firstname": pairs[0], "jobtitle": pairs[1], "company": pairs[2]}
+
+
+def _score(
+    sandbox: RunningSandbox,
+    store: Store,
+    mapping: PairMapping,
+    hubspot: HubSpotConnector,
+    salesforce: SalesforceConnector,
+    crossed: dict[str, tuple[str, str]],
+) -> list[str]:
+    """Act as a prospect (download, webinar, pricing page), score, show both systems."""
+    hubspot_id, lead_id = crossed["jobtitle"]
+    portal = sandbox.hubspot.portal
+    portal.record_event(object_id=hubspot_id, event_type="form_submission")
+    portal.record_event(object_id=hubspot_id, event_type="webinar_attended")
+    portal.record_event(
+        object_id=hubspot_id,
+        event_type="page_view",
+        properties={"url": "https://example.com/pricing"},
+    )
+    runner = ScoringRunner(
+        mapping=mapping,
+        rules=load_rules(SHIPPED_RULES),
+        store=store,
+        hubspot=hubspot,
+        salesforce=salesforce,
+    )
+    report = runner.run()
+    score = report.scores.get(hubspot_id)
+    contact = portal.get_object(
+        object_type="contacts",
+        object_id=hubspot_id,
+        properties=["leadbridge_mql_score", "lifecyclestage", "leadbridge_score_breakdown"],
+    )["properties"]
+    with sandbox.salesforce.lock:
+        lead = sandbox.salesforce.org.get("Lead", lead_id) or {}
+    lines = [
+        f"scoring: {report.outcome}; {report.scored} scored, {report.new_mqls} new MQL(s), "
+        f"writes HubSpot {report.written['hubspot']}, Salesforce {report.written['salesforce']}"
+    ]
+    if score is not None:
+        lines.append(
+            f"  contact {hubspot_id}: score {score.total} (MQL: {score.is_mql}); HubSpot "
+            f"score {contact.get('leadbridge_mql_score')}, stage {contact.get('lifecyclestage')}; "
+            f"Salesforce score {lead.get('MQL_Score__c')}, stage {lead.get('Lead_Stage__c')}"
+        )
+        lines.append(f"  breakdown: {contact.get('leadbridge_score_breakdown')}")
+    return lines
 
 
 def _show_crossings(
@@ -159,6 +212,10 @@ def run_demo(*, state_dir: Path, leads: int = 200, say: Say | None = None) -> di
                 note(line)
             third = sync()
             note("third sync (nothing changed): " + _summary(third))
+            for line in _score(sandbox, store, mapping, hubspot, salesforce, crossed):
+                note(line)
+            fourth = sync()
+            note("sync after scoring (scores are not echoed back): " + _summary(fourth))
             calls = {
                 "salesforce": salesforce.budget().calls_made,
                 "hubspot": hubspot.budget().calls_made,
@@ -172,7 +229,12 @@ def run_demo(*, state_dir: Path, leads: int = 200, say: Say | None = None) -> di
                 counts={
                     "leads_read": lead_count,
                     "contacts_read": contact_count,
-                    "sync_runs": [first.as_dict(), second.as_dict(), third.as_dict()],
+                    "sync_runs": [
+                        first.as_dict(),
+                        second.as_dict(),
+                        third.as_dict(),
+                        fourth.as_dict(),
+                    ],
                 },
                 calls_salesforce=calls["salesforce"],
                 calls_hubspot=calls["hubspot"],
@@ -184,10 +246,7 @@ def run_demo(*, state_dir: Path, leads: int = 200, say: Say | None = None) -> di
         store.close()
     return {
         "steps": steps,
-        "not_yet": [
-            "the setup checklist and mapping audit (issue 6)",
-            "scoring and hand-over workflows (issue 7)",
-        ],
+        "not_yet": ["hand-over workflows: notify, assign, first-contact task (issue 7)"],
         "calls": calls,
         "summary": summary,
     }

@@ -194,6 +194,10 @@ def test_demo_runs_and_reports(tmp_path: Path) -> None:
     assert report["calls"]["salesforce"] > 0
     assert report["calls"]["hubspot"] > 0
     assert any("a second plan has 0 change(s)" in step for step in report["steps"])
+    assert any(step.startswith("scoring: ok") for step in report["steps"])
+    assert any("(MQL: True)" in step for step in report["steps"])
+    quiet = next(s for s in report["steps"] if s.startswith("sync after scoring"))
+    assert "created 0, updated 0" in quiet
 
 
 def test_sandbox_info_gives_a_working_config_and_call_log(
