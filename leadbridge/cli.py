@@ -31,6 +31,7 @@ from leadbridge.cli_sandbox import read_info, sandbox_app, sandbox_config
 from leadbridge.cli_score import register as register_score
 from leadbridge.cli_setup import register as register_setup
 from leadbridge.cli_sync import register as register_sync
+from leadbridge.cli_workflows import register as register_workflows
 from leadbridge.config_check import check_config
 from leadbridge.errors import ConfigError
 from leadbridge.store.db import Store, current_revision, head_revision, make_engine, upgrade
@@ -56,6 +57,7 @@ app.add_typer(revert_app, name="revert")
 register_sync(app)
 register_score(app)
 register_setup(app)
+register_workflows(app)
 
 
 def _version(value: bool) -> None:

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any, Literal, cast
 
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationInfo,
@@ -20,6 +21,9 @@ from pydantic import (
     model_validator,
 )
 from pydantic_core import PydanticCustomError
+
+if TYPE_CHECKING:
+    from leadbridge.config import SecretRef
 
 
 class _Section(BaseModel):
@@ -116,8 +120,35 @@ class KpiSettings(_Section):
     target_sql_win_rate: Rate = None
 
 
+def _secret_ref(value: Any) -> Any:
+    # SecretRef lives in leadbridge.config, which imports this module: resolve it at use.
+    from leadbridge.config import SecretRef
+
+    if value is None or isinstance(value, SecretRef):
+        return value
+    if isinstance(value, str):
+        raise PydanticCustomError("inline_secret", "an inline secret is not allowed here")
+    return SecretRef.model_validate(value)
+
+
+class SmtpSettings(_Section):
+    """The mail server workflow notifications go through (password: a secret reference)."""
+
+    host: str = Field(min_length=1)
+    port: int = Field(default=587, ge=1, le=65535)
+    sender: str = Field(pattern=r"^[^@\s]+@[^@\s]+$")
+    starttls: bool = True
+    username: str | None = Field(default=None, min_length=1)
+    password: Annotated[Any, BeforeValidator(_secret_ref)] = None
+    timeout_seconds: float = Field(default=30.0, gt=0)
+
+    def password_ref(self) -> SecretRef | None:
+        """The password's secret reference (None for a server without login)."""
+        return cast("SecretRef | None", self.password)
+
+
 class WorkflowSettings(_Section):
-    """Which hand-over workflows run (checklist items 4, 5 and 6)."""
+    """Which hand-over workflows run (checklist items 4, 5 and 6) and what they need."""
 
     notify_inside_sales: bool = False
     inside_sales_recipients: list[Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+$")]] = Field(
@@ -125,6 +156,13 @@ class WorkflowSettings(_Section):
     )
     handover_to_field_sales: bool = False
     nurture_list: str | None = Field(default=None, min_length=1)
+    # The rest is read by `leadbridge workflows` (docs/workflows.md), not by the checklist.
+    rules_file: Path | None = None
+    field_sales_users: list[Annotated[str, Field(min_length=1)]] = Field(default_factory=list)
+    field_sales_queue: str | None = Field(default=None, min_length=1)
+    locale: Literal["en", "ja"] = "en"
+    locale_field: str | None = Field(default=None, min_length=1)
+    smtp: SmtpSettings | None = None
 
     @model_validator(mode="after")
     def _recipients(self) -> WorkflowSettings:

@@ -187,3 +187,38 @@ class LeadScore(SQLModel, table=True):
     rules_digest: str = Field(default="", max_length=64)
     computed_at: datetime = _utc_column()
     mql_since: datetime | None = _utc_column(nullable=True)
+
+
+class WorkflowExecution(SQLModel, table=True):
+    """One workflow firing for one lead and one trigger occurrence (the idempotency key).
+
+    The unique key makes detection idempotent; `status` moves pending -> running -> done (or
+    failed, skipped, unknown) through conditional updates, so one runner at a time owns a row.
+    `progress` counts the actions finished and `result` holds each action's outcome, including
+    the "started" mark written before a non-idempotent action (see leadbridge.nurture.actions).
+    """
+
+    __tablename__ = "workflow_executions"
+    __table_args__ = (
+        UniqueConstraint("pair", "idempotency_key", name="uq_workflow_executions_key"),
+        Index("ix_workflow_executions_status_due", "status", "due_at"),
+        Index("ix_workflow_executions_lead", "pair", "hubspot_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    pair: str = Field(max_length=64)
+    idempotency_key: str = Field(max_length=64)
+    workflow: str = Field(max_length=128)
+    hubspot_id: str = Field(default="", max_length=32)
+    salesforce_id: str = Field(default="", max_length=18)
+    occurrence: str = Field(max_length=200)
+    reason: str = Field(default="", max_length=500)
+    status: str = Field(default="pending", max_length=16)
+    due_at: datetime = _utc_column()
+    attempts: int = 0
+    progress: int = 0
+    claimed_by: str = Field(default="", max_length=200)
+    claimed_at: datetime | None = _utc_column(nullable=True)
+    result: list[Any] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = _utc_column()
+    updated_at: datetime = _utc_column()

@@ -46,9 +46,14 @@ class EmbeddedScheduler:
         jobs: SyncJobs,
         on_report: Callable[[SyncReport], None] | None = None,
         holder: str | None = None,
+        after_sync: Callable[[str], None] | None = None,
     ) -> None:
+        from leadbridge.nurture.flow import after_sync_hook  # the nurture layer builds on sync
+
         self.jobs = jobs
         self.on_report = on_report
+        # Scoring, then due workflow steps, after each sync of a pair (docs/workflows.md).
+        self.after_sync = after_sync or after_sync_hook(jobs)
         self.holder = holder or holder_name()
         self.state = SyncState(store=jobs.store, pair="*")
         self.scheduler = BackgroundScheduler(
@@ -95,6 +100,7 @@ class EmbeddedScheduler:
         log.info("sync of %s: %s", pair, report.outcome)
         if self.on_report is not None:
             self.on_report(report)
+        self.after_sync(pair)
 
     def _renew(self) -> None:
         if not self.state.acquire_lease(name=LEASE, holder=self.holder, ttl=LEASE_TTL):
