@@ -9,17 +9,22 @@ show that nothing echoes back. What is not built yet is listed, honestly.
 from __future__ import annotations
 
 from collections.abc import Callable
+from email.header import decode_header, make_header
 from pathlib import Path
 from typing import Any
 
 from sqlmodel import col, select
 
+from leadbridge.config_setup import SmtpSettings, WorkflowSettings
 from leadbridge.connectors.base import Connector, ProvisionPlan
 from leadbridge.connectors.factory import hubspot_from_sandbox, salesforce_from_sandbox
 from leadbridge.connectors.hubspot.connector import HubSpotConnector
 from leadbridge.connectors.salesforce.connector import SalesforceConnector
+from leadbridge.nurture.flow import WorkflowRunner
 from leadbridge.nurture.rules import load_rules
 from leadbridge.nurture.runner import ScoringRunner
+from leadbridge.nurture.workflow_rules import load_workflows
+from leadbridge.sandbox.mail import MailSink
 from leadbridge.sandbox.runtime import RunningSandbox, SandboxOptions
 from leadbridge.setup.fields import hubspot_specs, salesforce_specs
 from leadbridge.store.columns import utcnow
@@ -32,6 +37,9 @@ from leadbridge.sync.state import SyncState
 
 SHIPPED_MAPPING = Path(__file__).resolve().parents[1] / "mappings" / "contact_lead.toml"
 SHIPPED_RULES = Path(__file__).resolve().parents[1] / "rules" / "scoring.toml"
+SHIPPED_WORKFLOWS = Path(__file__).resolve().parents[1] / "rules" / "workflows.toml"
+DEMO_INSIDE_SALES = "inside-sales@leadbridge-demo.example"
+DEMO_SENDER = "leadbridge@leadbridge-demo.example"
 
 Say = Callable[[str], None]
 
@@ -133,6 +141,43 @@ def _score(
     return lines
 
 
+def _hand_over(
+    store: Store,
+    mapping: PairMapping,
+    hubspot: HubSpotConnector,
+    salesforce: SalesforceConnector,
+) -> list[str]:
+    """Run the shipped workflows: the new MQL is e-mailed to inside sales and enrolled."""
+    with MailSink() as mail:
+        settings = WorkflowSettings(
+            notify_inside_sales=True,
+            inside_sales_recipients=[DEMO_INSIDE_SALES],
+            nurture_list="MQL nurturing",
+            smtp=SmtpSettings(host=mail.host, port=mail.port, sender=DEMO_SENDER, starttls=False),
+        )
+        runner = WorkflowRunner(
+            rules=load_workflows(SHIPPED_WORKFLOWS),
+            mapping=mapping,
+            store=store,
+            hubspot=hubspot,
+            salesforce=salesforce,
+            settings=settings,
+        )
+        report = runner.run()
+        delivered = mail.received()
+    lines = [
+        f"workflows: {report.outcome}; {report.detected} trigger(s), {report.done} step(s) done, "
+        f"{report.failed} failed"
+    ]
+    for message in delivered:
+        subject = str(make_header(decode_header(str(message["Subject"]))))
+        lines.append(f"  e-mail delivered to {message['To']}: {subject}")
+    list_id = hubspot.lists.list_id("MQL nurturing")
+    if list_id is not None:
+        lines.append(f"  enrolled in HubSpot list 'MQL nurturing' (id {list_id})")
+    return lines
+
+
 def _show_crossings(
     store: Store,
     sandbox: RunningSandbox,
@@ -214,6 +259,8 @@ def run_demo(*, state_dir: Path, leads: int = 200, say: Say | None = None) -> di
             note("third sync (nothing changed): " + _summary(third))
             for line in _score(sandbox, store, mapping, hubspot, salesforce, crossed):
                 note(line)
+            for line in _hand_over(store, mapping, hubspot, salesforce):
+                note(line)
             fourth = sync()
             note("sync after scoring (scores are not echoed back): " + _summary(fourth))
             calls = {
@@ -246,7 +293,7 @@ def run_demo(*, state_dir: Path, leads: int = 200, say: Say | None = None) -> di
         store.close()
     return {
         "steps": steps,
-        "not_yet": ["hand-over workflows: notify, assign, first-contact task (issue 7)"],
+        "not_yet": [],
         "calls": calls,
         "summary": summary,
     }

@@ -196,6 +196,8 @@ def test_demo_runs_and_reports(tmp_path: Path) -> None:
     assert any("a second plan has 0 change(s)" in step for step in report["steps"])
     assert any(step.startswith("scoring: ok") for step in report["steps"])
     assert any("(MQL: True)" in step for step in report["steps"])
+    assert any("e-mail delivered to inside-sales@" in step for step in report["steps"])
+    assert report["not_yet"] == []
     quiet = next(s for s in report["steps"] if s.startswith("sync after scoring"))
     assert "created 0, updated 0" in quiet
 
