@@ -3,58 +3,27 @@
 from __future__ import annotations
 
 import json
-import logging
-import socket
 import threading
 from collections.abc import Iterator
-from email import message_from_bytes
-from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import Envelope, Session
 
 from leadbridge.config_setup import SmtpSettings, WorkflowSettings
 from leadbridge.nurture.flow import FlowOptions, WorkflowRunner
 from leadbridge.nurture.workflow_rules import WorkflowRules, parse_workflows
+from leadbridge.sandbox.mail import MailSink
 from tests.nurture.test_runner_sandbox import World
 
 RECIPIENT = "inside-sales@leadbridge-demo.example"
 
 
-class Mailbox:
-    """aiosmtpd handler keeping every message it accepts."""
-
-    def __init__(self) -> None:
-        self.messages: list[Message] = []
-        self.lock = threading.Lock()
-
-    async def handle_DATA(self, server: Any, session: Session, envelope: Envelope) -> str:
-        content = envelope.original_content or b""
-        with self.lock:
-            self.messages.append(message_from_bytes(content))
-        return "250 OK"
+Mailbox = MailSink
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def smtp_server() -> Iterator[tuple[Mailbox, int]]:
+def smtp_server() -> Iterator[tuple[MailSink, int]]:
     """A real SMTP server on 127.0.0.1 (no TLS) for the duration of a test."""
-    box = Mailbox()
-    port = free_port()
-    # aiosmtpd logs each connection at INFO; a CLI test may have closed the stream it goes to.
-    logging.getLogger("mail.log").setLevel(logging.WARNING)
-    controller = Controller(box, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield box, port
-    finally:
-        controller.stop()
+    with MailSink() as box:
+        yield box, box.port
 
 
 class Hooks:
