@@ -3,100 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlmodel import select
 
-from leadbridge.connectors.factory import hubspot_from_sandbox, salesforce_from_sandbox
-from leadbridge.connectors.hubspot.connector import HubSpotConnector
-from leadbridge.connectors.retry import RetryPolicy
-from leadbridge.connectors.salesforce.connector import SalesforceConnector
-from leadbridge.sandbox.runtime import RunningSandbox, SandboxOptions
 from leadbridge.sandbox.salesforce.actions import convert_lead
 from leadbridge.sandbox.salesforce.rejections import RejectRule
-from leadbridge.setup.fields import hubspot_specs, salesforce_specs
 from leadbridge.store.db import Store
 from leadbridge.store.models import ErrorQueueItem, Lineage
-from leadbridge.sync.mapping import PairMapping, load_mapping
-from leadbridge.sync.runner import SyncOptions, SyncReport, run_pair
-from leadbridge.sync.state import SyncState
-
-MAPPING = Path(__file__).resolve().parents[2] / "mappings" / "contact_lead.toml"
-FAST = RetryPolicy(attempts=3, initial_wait=0.01, max_wait=0.02)
-
-
-@dataclass
-class World:
-    """Both sandbox systems, connectors to them, the mapping and the state."""
-
-    sandbox: RunningSandbox
-    salesforce: SalesforceConnector
-    hubspot: HubSpotConnector
-    mapping: PairMapping
-    state: SyncState
-
-    def sync(self, **options: Any) -> SyncReport:
-        return run_pair(
-            mapping=self.mapping,
-            state=self.state,
-            hubspot=self.hubspot,
-            salesforce=self.salesforce,
-            options=SyncOptions(**options),
-        )
-
-    def lead(self, lead_id: str) -> dict[str, Any]:
-        org = self.sandbox.salesforce.org
-        with self.sandbox.salesforce.lock:
-            return dict(org.get("Lead", lead_id))
-
-    def contact(self, contact_id: str, *names: str) -> dict[str, Any]:
-        found = self.sandbox.hubspot.portal.get_object(
-            object_type="contacts", object_id=contact_id, properties=list(names)
-        )
-        return dict(found["properties"])
-
-    def edit_contact(self, contact_id: str, **values: str) -> None:
-        self.sandbox.hubspot.portal.update_object(
-            object_type="contacts", object_id=contact_id, body={"properties": values}
-        )
-
-    def edit_lead(self, lead_id: str, **values: Any) -> None:
-        org = self.sandbox.salesforce.org
-        with self.sandbox.salesforce.lock:
-            org.update("Lead", lead_id, values, user_id=org.integration_user_id)
-
-    def linked_pairs(self) -> list[tuple[str, str]]:
-        from leadbridge.store.models import Link
-
-        with self.state.store.session() as session:
-            rows = session.exec(select(Link)).all()
-            return [(r.hubspot_id, r.salesforce_id) for r in rows]
+from tests.sync.world import World, open_world, quiet
 
 
 @pytest.fixture
 def world(store: Store, tmp_path: Path) -> Iterator[World]:
-    with RunningSandbox(options=SandboxOptions(folder=tmp_path / "sbx", leads=30)) as sandbox:
-        info = sandbox.info()
-        salesforce = salesforce_from_sandbox(info, retry=FAST)
-        hubspot = hubspot_from_sandbox(info, retry=FAST)
-        salesforce.ensure_fields("Lead", salesforce_specs(), apply=True)
-        hubspot.ensure_fields("contacts", hubspot_specs(), apply=True)
-        mapping = load_mapping(MAPPING)
-        yield World(
-            sandbox=sandbox,
-            salesforce=salesforce,
-            hubspot=hubspot,
-            mapping=mapping,
-            state=SyncState(store=store, pair=mapping.name),
-        )
-
-
-def quiet(report: SyncReport) -> bool:
-    """True when a run wrote nothing on either side."""
-    return all(s.created == s.updated == s.failed == 0 for s in report.sides.values())
+    with open_world(store=store, folder=tmp_path / "sbx", leads=30) as opened:
+        yield opened
 
 
 def test_dry_run_plans_and_writes_nothing(world: World) -> None:
