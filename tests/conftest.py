@@ -9,9 +9,16 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from hypothesis import settings
 from psycopg import sql
 
 from leadbridge.store.db import Store
+
+# CI runs the same property-test examples every time (a red build means a change broke
+# something); local runs keep exploring new examples.
+settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 # CLI tables are sized once, when leadbridge.cli_common is imported; pytest's workers carry
 # COLUMNS=80, which would cut the cells the CLI tests read.

@@ -222,3 +222,20 @@ class WorkflowExecution(SQLModel, table=True):
     result: list[Any] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     created_at: datetime = _utc_column()
     updated_at: datetime = _utc_column()
+
+
+class SkippedRecord(SQLModel, table=True):
+    """An unlinked record the last run left alone (no partner, not to be created), and when.
+
+    A run that reads it again unchanged (same modification time: the overlap window re-reads
+    recent records) skips it without asking the other system again; a record that changed, or
+    one seen for the first time, is judged afresh.
+    """
+
+    __tablename__ = "skipped_records"
+
+    pair: str = Field(primary_key=True, max_length=64)
+    side: str = Field(primary_key=True, max_length=16)
+    record_id: str = Field(primary_key=True, max_length=32)
+    modified_at: datetime = _utc_column()
+    reason: str = Field(default="", max_length=500)

@@ -17,7 +17,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from leadbridge.connectors.base import EPOCH, Connector, Cursor, Record, Side, WriteResult
@@ -405,10 +405,18 @@ class PairSync:
             # A queued record that now equals its snapshot needs nothing more: without this it
             # would be re-read on every run.
             self.state.commit_page(PageCommit(resolved_errors=settled))
-        candidates = self._candidates(side, live, links, changes)
-        siblings = self._siblings(side, live, candidates, changes)
+        remembered = self._remembered(side, live, links)
+        fresh_live = [r for r in live if r.id not in remembered]
+        candidates = self._candidates(side, fresh_live, links, changes)
+        siblings = self._siblings(side, fresh_live, candidates, changes)
         inputs: list[PlanInput] = []
+        skips: list[tuple[str, str, datetime, str]] = []
         for record in live:
+            if record.id in remembered:
+                # Read again unchanged (the overlap window): judged last run, nothing to ask.
+                skip = Skip(side, record.id, f"{remembered[record.id]} (unchanged since)")
+                inputs.append(self._plan_input(side, record, skip, changes, links))
+                continue
             found_ext, found_email = candidates.get(record.id, ((), ()))
             decision = identify(
                 mapping=self.mapping,
@@ -440,6 +448,13 @@ class PairSync:
                     f"its {other} record {pointer} was deleted; clear "
                     f"{self.mapping.external_id(side)} to have it created again",
                 )
+            no_partner = not found_ext and not found_email and record.modified_at != EPOCH
+            if (
+                no_partner
+                and isinstance(decision, Skip | New)
+                and not getattr(decision, "create", False)
+            ):
+                skips.append((side, record.id, record.modified_at, decision.reason))
             inputs.append(self._plan_input(side, record, decision, changes, links))
             link = getattr(decision, "link", None)
             other_record = getattr(decision, "other", None)
@@ -470,7 +485,7 @@ class PairSync:
 
             report.plan_lines.extend(render_plan(plan)[: -len(SIDES)])  # counts come per run
             return
-        self._execute(plan, report, cursors=cursors, retried=retried, source_side=side)
+        self._execute(plan, report, cursors=cursors, retried=retried, source_side=side, skips=skips)
 
     def _link_rows(self, side: Side, ids: Iterable[str]) -> dict[str, LinkRow]:
         if side == "hubspot":
@@ -604,6 +619,24 @@ class PairSync:
             links.add(_link_from_row(row))
         return result
 
+    def _remembered(self, side: Side, records: Sequence[Record], links: _Links) -> dict[str, str]:
+        """Unlinked records skipped by an earlier run and unchanged since: id -> reason."""
+        unlinked = {
+            r.id: r
+            for r in records
+            if links.by_id(side, r.id) is None
+            and not (r.deleted or r.merged_into)
+            and r.modified_at != EPOCH
+        }
+        if not unlinked:
+            return {}
+        memo = self.state.skipped(side=side, ids=unlinked)
+        return {
+            record_id: reason
+            for record_id, (when, reason) in memo.items()
+            if unlinked[record_id].modified_at == when
+        }
+
     def _siblings(
         self,
         side: Side,
@@ -681,6 +714,7 @@ class PairSync:
         cursors: dict[tuple[Side, str], Cursor],
         retried: Mapping[tuple[Side, str], int],
         source_side: Side,
+        skips: Sequence[tuple[str, str, datetime, str]] = (),
     ) -> None:
         writes = [(rec, w) for rec in plan.records for w in rec.writes()]
         outcomes = self._write_all([w for _, w in writes])
@@ -704,7 +738,7 @@ class PairSync:
         back_outcomes = self._write_all([w for _, w in backlinks])
         for (rec, write), outcome in zip(backlinks, back_outcomes, strict=True):
             by_ref[rec.ref].append((write, outcome))
-        commit = PageCommit(cursors=cursors)
+        commit = PageCommit(cursors=cursors, skipped=list(skips))
         for rec in plan.records:
             if rec.action == "duplicate":
                 commit.errors.append(self._duplicate_entry(rec))

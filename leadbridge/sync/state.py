@@ -21,7 +21,15 @@ from leadbridge.connectors.base import Side
 from leadbridge.store.bulk import insert_rows
 from leadbridge.store.columns import utcnow
 from leadbridge.store.db import Store
-from leadbridge.store.models import Cursor, ErrorQueueItem, Lease, Lineage, Link, Run
+from leadbridge.store.models import (
+    Cursor,
+    ErrorQueueItem,
+    Lease,
+    Lineage,
+    Link,
+    Run,
+    SkippedRecord,
+)
 
 RETRY_BASE = timedelta(minutes=1)
 RETRY_CAP = timedelta(hours=6)
@@ -54,6 +62,8 @@ class PageCommit:
     resolved_errors: list[int] = field(default_factory=list)
     # (side, record id) written successfully: any open queue entry of theirs is resolved.
     succeeded: list[tuple[str, str]] = field(default_factory=list)
+    # (side, record id, modified at, reason): unlinked records left alone this run.
+    skipped: list[tuple[str, str, datetime, str]] = field(default_factory=list)
     cursors: Mapping[tuple[Side, str], ReadCursor] = field(default_factory=dict)
 
 
@@ -217,6 +227,7 @@ class SyncState:
                     .where(col(Link.hubspot_id).in_(page.unlinks))
                 )
             self._save_links(session, page.links, now)
+            self._save_skips(session, page)
             insert_rows(session, Lineage, [{**row, "written_at": now} for row in page.lineage])
             for error in page.errors:
                 self._queue(session, error, now)
@@ -246,6 +257,50 @@ class SyncState:
                 saved.tie_break_id = cursor.tie_break[:32]
                 saved.updated_at = now
                 session.add(saved)
+
+    def skipped(self, *, side: str, ids: Iterable[str]) -> dict[str, tuple[datetime, str]]:
+        """The skip memo of these records: modification time and reason, by id."""
+        wanted = list(dict.fromkeys(ids))
+        found: dict[str, tuple[datetime, str]] = {}
+        with self.store.session() as session:
+            for start in range(0, len(wanted), 500):
+                rows = session.exec(
+                    select(SkippedRecord)
+                    .where(col(SkippedRecord.pair) == self.pair)
+                    .where(col(SkippedRecord.side) == side)
+                    .where(col(SkippedRecord.record_id).in_(wanted[start : start + 500]))
+                ).all()
+                found.update({r.record_id: (r.modified_at, r.reason) for r in rows})
+        return found
+
+    def _save_skips(self, session: Any, page: PageCommit) -> None:
+        """Replace the memo of the records skipped now; linked records leave it."""
+        forget: dict[str, set[str]] = {"hubspot": set(), "salesforce": set()}
+        for link in page.links:
+            forget["hubspot"].add(link.hubspot_id)
+            forget["salesforce"].add(link.salesforce_id)
+        for side, record_id, _when, _why in page.skipped:
+            forget.setdefault(side, set()).add(record_id)
+        for side, ids in forget.items():
+            listed = sorted(ids)
+            for start in range(0, len(listed), 500):
+                session.execute(
+                    delete(SkippedRecord)
+                    .where(col(SkippedRecord.pair) == self.pair)
+                    .where(col(SkippedRecord.side) == side)
+                    .where(col(SkippedRecord.record_id).in_(listed[start : start + 500]))
+                )
+        rows = {
+            (side, record_id): {
+                "pair": self.pair,
+                "side": side,
+                "record_id": record_id,
+                "modified_at": when,
+                "reason": why[:500],
+            }
+            for side, record_id, when, why in page.skipped
+        }
+        insert_rows(session, SkippedRecord, list(rows.values()))
 
     def _save_links(self, session: Any, links: Sequence[LinkRow], now: datetime) -> None:
         """Insert or move links in bulk: one query to find them, one flush to free ids."""

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from leadbridge.connectors.base import CanonicalValue, Side
@@ -169,6 +169,15 @@ class Model:
 
     def edit(self, pair: tuple[str, str], index: int, side: Side, value: str) -> None:
         hs_name, sf_name = PERSON[index]
+        before = (
+            self.world.contact(pair[0], hs_name).get(hs_name)
+            if side == "hubspot"
+            else self.world.lead(pair[1]).get(sf_name)
+        )
+        if (before or "") == value:
+            # Writing what a side already holds changes nothing there: it is not an edit (and
+            # a "conflict" with it is a one-sided change).
+            return
         if side == "hubspot":
             self.world.edit_contact(pair[0], **{hs_name: value})
         elif not self.world.edit_lead(pair[1], **{sf_name: value}):
@@ -240,6 +249,16 @@ def holds_edit(f: FieldMap, side: Side, value: str, current: dict[Side, Canonica
     max_examples=15,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    # The same examples on every CI run, so a red build always means a change broke something;
+    # run with a fresh seed by hand (HYPOTHESIS_SEED / --hypothesis-seed) to explore further.
+    derandomize=True,
+)
+@example(
+    steps=[
+        Both(who=12, field=3, hubspot="", salesforce="ZZ", salesforce_first=False),
+        Run(),
+        Both(who=12, field=3, hubspot="", salesforce="ZZ", salesforce_first=False),
+    ]
 )
 @given(steps=STEPS)
 def test_interleaved_edits_converge_and_the_next_run_is_quiet(
