@@ -204,3 +204,21 @@ def test_an_email_shared_by_two_leads_is_flagged_never_guessed(world: World) -> 
     with world.sandbox.salesforce.lock:
         same = [r["Id"] for r in org.iter_records("Lead") if r.get("Email") == email]
     assert not set(same) & linked_leads
+
+
+def test_records_left_alone_are_not_looked_up_again_while_unchanged(world: World) -> None:
+    first = world.sync()
+    assert first.sides["hubspot"].skipped > 0  # HubSpot-only contacts that are not MQLs
+    # The next run re-reads them (overlap window) but asks Salesforce nothing about them:
+    # only the Lead and Contact queries are made.
+    second = world.sync()
+    assert quiet(second)
+    assert second.sides["hubspot"].skipped == first.sides["hubspot"].skipped
+    assert second.sides["salesforce"].api_calls == 2
+    # A change makes the record count again: it is judged afresh (here: still left alone).
+    contact_id = next(
+        c for c in world.contact_ids() if c not in {h for h, _ in world.linked_pairs()}
+    )
+    world.edit_contact(contact_id, jobtitle="Changed")
+    third = world.sync()
+    assert third.sides["salesforce"].api_calls > 2
