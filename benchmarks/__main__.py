@@ -7,13 +7,14 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from benchmarks import bench_hubspot, bench_salesforce, bench_store, bench_sync
+from benchmarks import bench_hubspot, bench_salesforce, bench_scoring, bench_store, bench_sync
 
 BENCHMARKS: dict[str, Callable[[], list[dict[str, Any]]]] = {
     "store": bench_store.run,
     "salesforce": bench_salesforce.run,
     "hubspot": bench_hubspot.run,
     "sync": bench_sync.run,
+    "scoring": bench_scoring.run,
 }
 
 

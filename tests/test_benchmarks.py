@@ -68,3 +68,25 @@ def test_sync_benchmark_converges_and_a_quiet_run_reads_only_the_cursors(
         assert quiet["created"] == quiet["updated"] == 0
         # Salesforce: the Lead and Contact queries; HubSpot: one search and the archive page.
         assert quiet["api_calls"] == 2
+
+
+def test_scoring_benchmark_writes_back_in_full_batches_and_a_quiet_run_writes_nothing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("LEADBRIDGE_BENCH_RECORDS", "200")
+    monkeypatch.setenv("LEADBRIDGE_BENCH_EVENTS_PER_LEAD", "3")
+    rows = BENCHMARKS["scoring"]()
+    assert [row["step"] for row in rows] == ["first", "no_new_events", "new_events_1pct"]
+    first, quiet, news = rows
+    assert all(row["outcome"] == "ok" and row["failed"] == 0 for row in rows)
+    assert first["leads"] == first["scored"] == 200
+    assert first["events_read"] == first["events_total"] == 600
+    assert first["written_hubspot"] == first["written_salesforce"] == 200
+    assert quiet["written_hubspot"] == quiet["written_salesforce"] == 0
+    assert quiet["api_calls_salesforce"] == 0
+    assert news["events_new"] == 6
+    assert news["scored"] >= 2
+    for row in rows:
+        for side in ("salesforce", "hubspot"):
+            assert row[f"writeback_calls_{side}"] == row[f"writeback_minimum_{side}"], row
+        assert row["events_read_calls"] == row["events_read_minimum"], row

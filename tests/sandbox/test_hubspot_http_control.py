@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from hubspot.crm.contacts import (
@@ -14,6 +15,7 @@ from hubspot.crm.contacts import (
 )
 
 from leadbridge.sandbox import seed as seed_data
+from leadbridge.sandbox.hubspot.control import SEED_EVENT_TYPES
 
 from .hubspot_http_fixtures import Served, conformance_server, error_body
 
@@ -166,3 +168,38 @@ def test_search_lag_hides_fresh_writes_from_search_only(hs: Served) -> None:
         assert api.get_by_id(created.id).id == created.id
     finally:
         hs.control("POST", "search_lag", {"seconds": 0})
+
+
+def test_seed_events_fills_the_event_store_of_existing_contacts(hs: Served) -> None:
+    api = hs.client().crm.contacts.basic_api
+    ids = [
+        api.create(SimplePublicObjectInputForCreate(properties={"email": f"ev{n}@example.com"})).id
+        for n in range(2)
+    ]
+
+    def shapes(contact_id: str) -> list[tuple[str, str]]:
+        response = hs.raw(
+            "GET",
+            "/events/v3/events",
+            params={"objectType": "contact", "objectId": contact_id, "limit": 1000},
+        )
+        assert response.status_code == 200, response.text
+        results = response.json()["results"]
+        return sorted((e["eventType"], e["properties"].get("url", "")) for e in results)
+
+    body: dict[str, Any] = {"per_contact": 40, "seed": 5, "ids": ids}
+    assert hs.control("POST", "seed_events", body) == {"contacts": 2, "events": 80}
+    first = shapes(ids[0])
+    assert len(first) == 40
+    assert len(shapes(ids[1])) == 40
+    assert {kind for kind, _ in first} <= set(SEED_EVENT_TYPES)
+    assert len({kind for kind, _ in first}) > 2
+    assert all(url.startswith("https://") for kind, url in first if kind == "page_view")
+    # The same seed draws the same events for the same contact again.
+    hs.control("POST", "seed_events", {**body, "ids": ids[:1]})
+    assert shapes(ids[0]) == sorted(first * 2)
+    only = hs.control("POST", "seed_events", {**body, "ids": ids[1:], "types": ["email_open"]})
+    assert only == {"contacts": 1, "events": 40}
+    assert sum(kind == "email_open" for kind, _ in shapes(ids[1])) >= 40
+    bad = hs.raw("POST", "/__sandbox__/hubspot/seed_events", json={"types": ["nope"]})
+    assert bad.status_code == 400

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import random
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -46,6 +46,17 @@ _SOURCE = {
     "Whitepaper Download": "PAID_SEARCH",
     "Advertisement": "PAID_SOCIAL",
 }
+# Seeded behaviour events: the types, the page URLs and the history window.
+SEED_EVENT_TYPES = ("form_submission", "webinar_attended", "page_view", "email_open", "email_click")
+_PAGE_URLS = (
+    "https://www.example.com/pricing",
+    "https://www.example.com/pricing/enterprise",
+    "https://www.example.com/",
+    "https://www.example.com/blog/lead-scoring",
+    "https://www.example.com/product",
+    "https://www.example.com/careers",
+)
+_DAY_MS = 86_400_000
 # Upper bounds of HubSpot's numemployees bands.
 _BANDS = ((5, "1-5"), (25, "5-25"), (50, "25-50"), (100, "50-100"), (500, "100-500"))
 
@@ -131,6 +142,50 @@ def seed_contacts(
     }
 
 
+def seed_events(
+    portal: HubSpotPortal,
+    *,
+    per_contact: int,
+    seed: int,
+    types: Sequence[str] = SEED_EVENT_TYPES,
+    ids: Sequence[str | int] | None = None,
+    days: float = 90.0,
+) -> JsonDict:
+    """Record `per_contact` events for each contact (all active ones unless `ids`), in process.
+
+    Types and page URLs are drawn from `seed`, one stream per contact id, so the same seed gives
+    the same events for the same contacts; times fall within the last `days` of the portal
+    clock (0 puts them all at now).
+    """
+    if per_contact < 0 or days < 0:
+        raise ControlError("per_contact and days must not be negative")
+    unknown = [name for name in types if name not in SEED_EVENT_TYPES]
+    if not types or unknown:
+        raise ControlError(f"types must be some of: {', '.join(SEED_EVENT_TYPES)}")
+    store = portal.records.store("contacts")
+    if ids is None:
+        contacts = [int(key) for key in store.active]
+    else:
+        contacts = [portal.records.require(object_type="contacts", object_id=i).id for i in ids]
+    now = portal.now_ms()
+    span = int(days * _DAY_MS)
+    log = portal.events
+    recorded = 0
+    for contact in contacts:
+        rng = random.Random(seed * 1_000_003 + contact)  # noqa: S311  (reproducible demo data)
+        for _ in range(per_contact):
+            kind = rng.choice(types)
+            properties = {"url": rng.choice(_PAGE_URLS)} if kind == "page_view" else None
+            log.record(
+                object_id=contact,
+                event_type=kind,
+                occurred_ms=now - rng.randint(0, span),
+                properties=properties,
+            )
+            recorded += 1
+    return {"contacts": len(contacts), "events": recorded}
+
+
 def _targets(request: Request) -> ControlTargets:
     return cast(ControlTargets, request.app.state.control)
 
@@ -160,6 +215,26 @@ async def seed(request: Request) -> Response:
         raise ControlError(str(exc)) from None
     result = seed_contacts(
         targets.portal, contacts=contacts, seed=seed_value, match_share=share, leads=leads
+    )
+    return JSONResponse(result)
+
+
+async def seed_events_route(request: Request) -> Response:
+    """POST seed_events {per_contact, seed, types?, ids?, days?}: events for existing contacts."""
+    body, targets = await _object(request), _targets(request)
+    try:
+        per_contact = int(body.get("per_contact", 10))
+        seed_value = int(body.get("seed", targets.seed))
+        types = [str(t) for t in body.get("types") or SEED_EVENT_TYPES]
+        raw_ids = body.get("ids")
+        if raw_ids is not None and not isinstance(raw_ids, list):
+            raise ControlError("ids must be a list of contact ids")
+        ids = None if raw_ids is None else [str(i) for i in raw_ids]
+        days = float(body.get("days", 90.0))
+    except (TypeError, ValueError) as exc:
+        raise ControlError(str(exc)) from None
+    result = seed_events(
+        targets.portal, per_contact=per_contact, seed=seed_value, types=types, ids=ids, days=days
     )
     return JSONResponse(result)
 
@@ -276,6 +351,7 @@ def control_routes() -> list[Route]:
     """The control routes; the app keeps a ControlTargets in `app.state.control`."""
     return [
         Route(f"{PREFIX}/seed", seed, methods=["POST"]),
+        Route(f"{PREFIX}/seed_events", seed_events_route, methods=["POST"]),
         Route(f"{PREFIX}/actions/edit", edit, methods=["POST"]),
         Route(f"{PREFIX}/actions/event", event, methods=["POST"]),
         Route(f"{PREFIX}/actions/merge", merge, methods=["POST"]),
