@@ -18,9 +18,7 @@ from benchmarks.sandbox_process import (
     SandboxProcess,
     StepRunner,
     bench_records,
-    pages_needed,
-    read_all,
-    write_all,
+    connector_steps,
 )
 from leadbridge.connectors.base import FieldSpec, FieldType, WriteOp
 from leadbridge.connectors.factory import hubspot_from_sandbox
@@ -35,7 +33,6 @@ KEY = FieldSpec(
     unique=True,
 )
 FIELDS = ["email", "firstname", "lastname", "company", KEY.name]
-CHANGE_EVERY = 100  # one record in a hundred is edited before the incremental read
 
 
 def _op(i: int) -> WriteOp:
@@ -73,39 +70,14 @@ def run(records: int | None = None) -> list[dict[str, Any]]:
         # The engine reads the properties once per run before syncing; keep that out of the reads.
         connector.describe(OBJECT)
         runner = StepRunner(sandbox, "hubspot", connector, counters=lambda: _counters(connector))
-        runner.step(
-            "write_upsert",
-            expected=n,
-            minimum=pages_needed(n, BATCH_LIMIT),
-            action=lambda: write_all(connector, OBJECT, n, _op),
-        )
-        full = runner.step(
-            "read_full",
-            expected=n,
-            minimum=pages_needed(n, SEARCH_PAGE),
-            action=lambda: read_all(
-                connector, OBJECT, cursor=None, fields=FIELDS, sample_every=CHANGE_EVERY
-            ),
-        )
-        # A read that repeats records may sample one twice; each is edited once.
-        edited = list(dict.fromkeys(full["sample"]))
-        for record_id in edited:
-            sandbox.control(
-                "hubspot",
-                "POST",
-                "actions/edit",
-                {"id": record_id, "properties": {"company": "Edited"}},
-            )
-        changed = runner.step(
-            "read_incremental_1pct",
-            expected=len(edited),
-            minimum=pages_needed(len(edited), SEARCH_PAGE),
-            action=lambda: read_all(connector, OBJECT, cursor=full["cursor"], fields=FIELDS),
-        )
-        runner.step(
-            "read_incremental_none",
-            expected=0,
-            minimum=1,
-            action=lambda: read_all(connector, OBJECT, cursor=changed["cursor"], fields=FIELDS),
+        connector_steps(
+            runner,
+            object_name=OBJECT,
+            records=n,
+            op=_op,
+            fields=FIELDS,
+            write_batch=BATCH_LIMIT,
+            read_page=SEARCH_PAGE,
+            edit=lambda record_id: {"id": record_id, "properties": {"company": "Edited"}},
         )
     return runner.rows

@@ -15,9 +15,7 @@ from benchmarks.sandbox_process import (
     SandboxProcess,
     StepRunner,
     bench_records,
-    pages_needed,
-    read_all,
-    write_all,
+    connector_steps,
 )
 from leadbridge.connectors.base import FieldSpec, FieldType, WriteOp
 from leadbridge.connectors.factory import salesforce_from_sandbox
@@ -33,7 +31,6 @@ KEY = FieldSpec(
     unique=True,
 )
 FIELDS = ["Email", "FirstName", "LastName", "Company", KEY.name]
-CHANGE_EVERY = 100  # one record in a hundred is edited before the incremental read
 
 
 def _op(i: int) -> WriteOp:
@@ -63,40 +60,20 @@ def run(records: int | None = None) -> list[dict[str, Any]]:
             # The engine describes once per run before syncing; keep that call out of the reads.
             connector.describe(OBJECT)
             runner = StepRunner(sandbox, "salesforce", connector)
-            runner.step(
-                "write_upsert",
-                expected=n,
-                minimum=pages_needed(n, COLLECTION_LIMIT),
-                action=lambda: write_all(connector, OBJECT, n, _op),
-            )
-            full = runner.step(
-                "read_full",
-                expected=n,
-                minimum=pages_needed(n, QUERY_PAGE),
-                action=lambda: read_all(
-                    connector, OBJECT, cursor=None, fields=FIELDS, sample_every=CHANGE_EVERY
-                ),
-            )
-            # A read that repeats records may sample one twice; each is edited once.
-            edited = list(dict.fromkeys(full["sample"]))
-            for record_id in edited:
-                sandbox.control(
-                    "salesforce",
-                    "POST",
-                    "actions/edit",
-                    {"object": OBJECT, "id": record_id, "field": "Company", "value": "Edited"},
-                )
-            changed = runner.step(
-                "read_incremental_1pct",
-                expected=len(edited),
-                minimum=pages_needed(len(edited), QUERY_PAGE),
-                action=lambda: read_all(connector, OBJECT, cursor=full["cursor"], fields=FIELDS),
-            )
-            runner.step(
-                "read_incremental_none",
-                expected=0,
-                minimum=1,
-                action=lambda: read_all(connector, OBJECT, cursor=changed["cursor"], fields=FIELDS),
+            connector_steps(
+                runner,
+                object_name=OBJECT,
+                records=n,
+                op=_op,
+                fields=FIELDS,
+                write_batch=COLLECTION_LIMIT,
+                read_page=QUERY_PAGE,
+                edit=lambda record_id: {
+                    "object": OBJECT,
+                    "id": record_id,
+                    "field": "Company",
+                    "value": "Edited",
+                },
             )
         finally:
             connector.client.close()

@@ -257,3 +257,56 @@ class StepRunner:
 def pages_needed(records: int, per_call: int) -> int:
     """Calls to move `records` at `per_call` a call; a read costs one call even when empty."""
     return max(1, math.ceil(records / per_call))
+
+
+CHANGE_EVERY = 100  # one record in a hundred is edited before the incremental read
+
+
+def connector_steps(
+    runner: StepRunner,
+    *,
+    object_name: str,
+    records: int,
+    op: Callable[[int], WriteOp],
+    fields: list[str],
+    write_batch: int,
+    read_page: int,
+    edit: Callable[[str], dict[str, Any]],
+) -> list[dict[str, Any]]:
+    """The four connector steps both systems run: write, full read, 1% incremental, none.
+
+    `edit(record_id)` is the control-endpoint body that changes one record as a person would
+    (made between the steps, neither timed nor counted).
+    """
+    connector = runner.connector
+    runner.step(
+        "write_upsert",
+        expected=records,
+        minimum=pages_needed(records, write_batch),
+        action=lambda: write_all(connector, object_name, records, op),
+    )
+    full = runner.step(
+        "read_full",
+        expected=records,
+        minimum=pages_needed(records, read_page),
+        action=lambda: read_all(
+            connector, object_name, cursor=None, fields=fields, sample_every=CHANGE_EVERY
+        ),
+    )
+    # A read that repeats records may sample one twice; each is edited once.
+    edited = list(dict.fromkeys(full["sample"]))
+    for record_id in edited:
+        runner.sandbox.control(runner.system, "POST", "actions/edit", edit(record_id))
+    changed = runner.step(
+        "read_incremental_1pct",
+        expected=len(edited),
+        minimum=pages_needed(len(edited), read_page),
+        action=lambda: read_all(connector, object_name, cursor=full["cursor"], fields=fields),
+    )
+    runner.step(
+        "read_incremental_none",
+        expected=0,
+        minimum=1,
+        action=lambda: read_all(connector, object_name, cursor=changed["cursor"], fields=fields),
+    )
+    return runner.rows
