@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import resource
 import sys
 import tempfile
 import time
@@ -23,13 +22,13 @@ from typing import Any
 import requests
 from sqlmodel import col, select
 
-from benchmarks.measure import Measured, measure
+from benchmarks.measure import Measured, measure, peak_rss_mib, reset_peak_rss
 from benchmarks.sandbox_process import SandboxProcess, System, bench_records, trace_memory
 from leadbridge.connectors.factory import hubspot_from_sandbox, salesforce_from_sandbox
 from leadbridge.connectors.hubspot.connector import HubSpotConnector
 from leadbridge.connectors.hubspot.events import EVENT_PAGE, EventPage
 from leadbridge.nurture.rules import load_rules
-from leadbridge.nurture.runner import ScoringReport, ScoringRunner
+from leadbridge.nurture.runner import ScoringOptions, ScoringReport, ScoringRunner
 from leadbridge.sandbox.faults import CONTROL_PREFIX
 from leadbridge.setup.fields import hubspot_specs, salesforce_specs
 from leadbridge.store.db import Store
@@ -122,7 +121,10 @@ def _step(
 ) -> dict[str, Any]:
     before = {s: sandbox.calls(s) for s in SYSTEMS}
     first_read = len(reads.reads)
+    # The linking sync before the first step holds far more than scoring: measure each alone.
+    rss_reset = reset_peak_rss()
     report, cost = _timed(runner.run)
+    peak_rss = peak_rss_mib()
     endpoints: dict[System, dict[str, int]] = {}
     for system in SYSTEMS:
         endpoints[system] = {
@@ -139,7 +141,7 @@ def _step(
         "events_new": events_new,
         "scored": report.scored,
         "changed": report.changed,
-        "mqls": sum(score.is_mql for score in report.scores.values()),
+        "mqls": report.mqls,
         "new_mqls": report.new_mqls,
         "failed": report.failed,
         "events_read": sum(reads.reads[first_read:]),
@@ -163,8 +165,9 @@ def _step(
             "peak_python_mib": (
                 None if math.isnan(cost.peak_python_mib) else round(cost.peak_python_mib, 1)
             ),
-            # ru_maxrss is KiB on Linux and the peak of the whole process so far.
-            "max_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+            # The step's own peak where the kernel lets us reset it, else the process's so far.
+            "max_rss_mib": round(peak_rss),
+            "max_rss_of": "step" if rss_reset else "process",
             "endpoints": endpoints,
         }
     )
@@ -214,6 +217,7 @@ def run(records: int | None = None, per_lead: int | None = None) -> list[dict[st
             store=store,
             hubspot=hubspot,
             salesforce=salesforce,
+            options=ScoringOptions(keep_scores=False),
         )
         leads = len(linked)
         common = {"leads": leads, "per_contact": per_contact}

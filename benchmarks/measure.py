@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import resource
 import time
 import tracemalloc
 from collections.abc import Callable
@@ -31,3 +32,18 @@ def measure(func: Callable[[], T]) -> tuple[T, Measured]:
     finally:
         tracemalloc.stop()
     return result, Measured(wall, cpu, peak / (1024 * 1024))
+
+
+def reset_peak_rss() -> bool:
+    """Restart the process's peak-RSS count (Linux); False where the kernel does not allow it."""
+    try:
+        with open("/proc/self/clear_refs", "w", encoding="ascii") as handle:
+            handle.write("5")  # 5: reset the high-water mark (VmHWM) to the current RSS
+    except OSError:
+        return False
+    return True
+
+
+def peak_rss_mib() -> float:
+    """The process's peak resident memory since start or the last `reset_peak_rss`."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux

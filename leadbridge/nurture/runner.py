@@ -22,10 +22,10 @@ from typing import Any
 from leadbridge.config_setup import FieldSettings
 from leadbridge.connectors.base import CanonicalValue, Connector, Side, WriteOp, WriteResult
 from leadbridge.connectors.hubspot.connector import HubSpotConnector
-from leadbridge.connectors.hubspot.events import Event
 from leadbridge.errors import LeadbridgeError, Recovery
+from leadbridge.nurture.event_index import EventIndex
 from leadbridge.nurture.rules import Rules
-from leadbridge.nurture.scoring import Score, score
+from leadbridge.nurture.scoring import Score, score_hits
 from leadbridge.nurture.state import LinkInfo, ScoreRow, ScoringCommit, ScoringState
 from leadbridge.store.columns import utcnow
 from leadbridge.store.db import Store
@@ -47,6 +47,11 @@ class ScoringOptions:
 
     overlap: timedelta = timedelta(minutes=5)
     lease_ttl: timedelta = timedelta(minutes=30)
+    # Leads read, scored, written and committed together: bounds memory, and above the
+    # Salesforce connector's Bulk threshold (10,000) a chunk's write-back is one Bulk job.
+    chunk: int = 20_000
+    # Keep every Score in the report (the CLI prints them); the scheduler needs only counts.
+    keep_scores: bool = True
 
 
 @dataclass
@@ -57,6 +62,7 @@ class ScoringReport:
     outcome: str = "running"
     scored: int = 0
     changed: int = 0
+    mqls: int = 0
     new_mqls: int = 0
     written: dict[str, int] = field(default_factory=lambda: {"hubspot": 0, "salesforce": 0})
     failed: int = 0
@@ -75,6 +81,7 @@ class _Lead:
     link: LinkInfo | None
     current: dict[str, CanonicalValue]  # HubSpot values read now
     attributes: dict[str, Any]
+    adopted: dict[str, CanonicalValue] = field(default_factory=dict)  # already in HubSpot
 
 
 class ScoringRunner:
@@ -160,8 +167,8 @@ class ScoringRunner:
     def _incremental(self, report: ScoringReport, now: datetime) -> None:
         cursor = self.state.events_cursor()
         since = cursor - self.options.overlap if cursor is not None else None
-        recent, newest = self._read_events(since=since)
-        wanted = set(recent)
+        recent = self._read_events(since=since)
+        wanted = set(recent.seen)
         moved: dict[str, str] = {}
         for link, saved in self.state.stale_links(rules_digest=self.rules.digest):
             same_inputs = (
@@ -180,33 +187,26 @@ class ScoringRunner:
         self.state.touch_links(moved)
         # A first run read every event there is: no lead needs its history read again.
         history = recent if cursor is None else None
-        self._score(wanted, report, now, history=history, events_cursor=newest or cursor)
+        self._score(wanted, report, now, history=history, events_cursor=recent.newest or cursor)
 
-    def _read_events(
-        self, *, since: datetime | None
-    ) -> tuple[dict[str, list[Event]], datetime | None]:
-        found: dict[str, list[Event]] = defaultdict(list)
-        newest: datetime | None = None
+    def _read_events(self, *, since: datetime | None, only: set[str] | None = None) -> EventIndex:
+        index = EventIndex(rules=self.rules, only=only)
         for page in self.hubspot.read_events(since=since):
-            for event in page.events:
-                found[event.contact_id].append(event)
-            if page.newest is not None and (newest is None or page.newest > newest):
-                newest = page.newest
-        return found, newest
+            index.add(page.events)
+            if page.newest is not None and (index.newest is None or page.newest > index.newest):
+                index.newest = page.newest
+        return index
 
-    def _history(
-        self, ids: set[str], known: Mapping[str, list[Event]] | None
-    ) -> Mapping[str, list[Event]]:
+    def _history(self, ids: list[str], known: EventIndex | None) -> EventIndex:
         if known is not None:
             return known
         if len(ids) > BULK_EVENTS_AT:
-            return self._read_events(since=None)[0]
-        found: dict[str, list[Event]] = {}
+            return self._read_events(since=None, only=set(ids))
+        index = EventIndex(rules=self.rules)
         for hubspot_id in ids:
-            found[hubspot_id] = [
-                e for page in self.hubspot.read_events(contact_id=hubspot_id) for e in page.events
-            ]
-        return found
+            for page in self.hubspot.read_events(contact_id=hubspot_id):
+                index.add(page.events)
+        return index
 
     def _score(
         self,
@@ -214,19 +214,42 @@ class ScoringRunner:
         report: ScoringReport,
         now: datetime,
         *,
-        history: Mapping[str, list[Event]] | None = None,
+        history: EventIndex | None = None,
         events_cursor: datetime | None = None,
     ) -> None:
+        ordered = sorted(i for i in ids if i)
+        events = self._history(ordered, history) if ordered else None
+        size = max(1, self.options.chunk)
+        starts = range(0, len(ordered), size)
+        for start in starts:
+            last = start + size >= len(ordered)
+            # The cursor moves with the last chunk only: after a crash the next run reads the
+            # same events again and the chunks already written find nothing left to write.
+            cursor = events_cursor if last else None
+            self._score_chunk(ordered[start : start + size], events, report, now, cursor)
+        if not ordered and events_cursor is not None:
+            self.state.commit(ScoringCommit(events_cursor=events_cursor))
+
+    def _score_chunk(
+        self,
+        ids: list[str],
+        events: EventIndex | None,
+        report: ScoringReport,
+        now: datetime,
+        events_cursor: datetime | None,
+    ) -> None:
         leads = self._leads(ids)
-        events = self._history({lead.hubspot_id for lead in leads}, history)
         saved = self.state.scores(lead.hubspot_id for lead in leads)
         commit = ScoringCommit(events_cursor=events_cursor)
         writes: list[tuple[_Lead, Side, str, WriteOp]] = []
         rows: dict[str, ScoreRow] = {}
         for lead in leads:
-            result = score(lead.attributes, events.get(lead.hubspot_id, ()), self.rules, now)
+            hits = events.hits(lead.hubspot_id) if events is not None else {}
+            result = score_hits(lead.attributes, hits, self.rules, now)
             report.scored += 1
-            report.scores[lead.hubspot_id] = result
+            report.mqls += result.is_mql
+            if self.options.keep_scores:
+                report.scores[lead.hubspot_id] = result
             previous = saved.get(lead.hubspot_id)
             mql_since = previous.mql_since if previous is not None else None
             held = lead.current.get(self.fields.hubspot_mql_date)
@@ -253,13 +276,20 @@ class ScoringRunner:
         outcomes = self._write_all([(side, obj, op) for _, side, obj, op in writes])
         for (lead, side, _obj, op), outcome in zip(writes, outcomes, strict=True):
             self._record(lead, side, op, outcome, commit, report, rows[lead.hubspot_id])
+        mapped = {entry.hubspot for entry in self.mapping.synced_fields()}
+        for lead in leads:
+            adopted = {k: v for k, v in lead.adopted.items() if k in mapped}
+            if adopted:
+                commit.snapshots.setdefault(lead.hubspot_id, {}).setdefault("hubspot", {}).update(
+                    adopted
+                )
         commit.scores = list(rows.values())
         self.state.commit(commit)
 
     # -- inputs -----------------------------------------------------------------------------
 
     def _leads(self, ids: Iterable[str]) -> list[_Lead]:
-        wanted = sorted({i for i in ids if i})
+        wanted = sorted(set(ids))
         if not wanted:
             return []
         schema = self.hubspot.describe(self.mapping.hubspot_object)
@@ -312,11 +342,16 @@ class ScoringRunner:
         wanted = self._wanted(lead, result, mql_since)
         snapshot = lead.link.snapshot if lead.link else None
         to_hubspot = {
-            name: value
-            for name, value in wanted.items()
-            if not same(lead.current.get(name), value)
-            or (snapshot is not None and not same(snapshot.hubspot.get(name), value))
+            name: value for name, value in wanted.items() if not same(lead.current.get(name), value)
         }
+        if snapshot is not None:
+            # HubSpot holds it already (a run that wrote and crashed before its commit): no
+            # write, but the snapshot learns it so the next sync sees no change.
+            lead.adopted = {
+                name: value
+                for name, value in wanted.items()
+                if name not in to_hubspot and not same(snapshot.hubspot.get(name), value)
+            }
         ops: list[tuple[_Lead, Side, str, WriteOp]] = []
         if to_hubspot:
             op = WriteOp(kind="update", ref=f"hs:{lead.hubspot_id}", values=to_hubspot,

@@ -12,12 +12,16 @@ import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
 from leadbridge.connectors.hubspot.events import Event
+from leadbridge.nurture.event_index import Hits, from_micros, micros, rule_hits
+
+# Workflows match events by the same test; it lives with the event index.
+from leadbridge.nurture.event_index import matches_event as matches_event
 from leadbridge.nurture.rules import AttributeRule, BehaviourRule, Condition, Kind, Rules
 
 _BAND = re.compile(r"^\s*(\d[\d,]*(?:\.\d+)?)\s*(?:[-\u2013~\u301c+]|以上|名|人|$)")
@@ -89,10 +93,20 @@ def score(
     now: datetime,
 ) -> Score:
     """Score one lead at `now` (pure: no clock, no I/O)."""
+    return score_hits(lead_attributes, rule_hits(events, rules), rules, now)
+
+
+def score_hits(
+    lead_attributes: Mapping[str, Any],
+    hits: Hits,
+    rules: Rules,
+    now: datetime,
+) -> Score:
+    """Score one lead from its events already matched to rules (see event_index)."""
     exact: list[tuple[str, Kind, Fraction, str, bool]] = []
-    ordered = sorted(events, key=lambda e: e.occurred_at)
-    for rule in rules.behaviour:
-        value, detail = _behaviour(rule, ordered, now)
+    now_us = micros(now)
+    for index, rule in enumerate(rules.behaviour):
+        value, detail = _behaviour(rule, hits.get(index, ()), now_us)
         if value:
             exact.append((rule.name, "behaviour", value, detail, bool(rule.half_life_days)))
     for chosen in (
@@ -126,38 +140,24 @@ def largest_remainder(values: Sequence[Fraction]) -> list[int]:
     return floors
 
 
-def _behaviour(rule: BehaviourRule, events: Sequence[Event], now: datetime) -> tuple[Fraction, str]:
-    hits = [e for e in events if matches_event(rule, e)]
-    if not hits:
+def _behaviour(rule: BehaviourRule, times: Sequence[int], now_us: int) -> tuple[Fraction, str]:
+    if not times:
         return Fraction(0), ""
     total = Fraction(0)
-    for event in hits:
-        age = (now - event.occurred_at).total_seconds() / SECONDS_PER_DAY
+    for moment in times:
+        # Exactly timedelta.total_seconds(): integer microseconds over 10**6.
+        age = (now_us - moment) / 10**6 / SECONDS_PER_DAY
         total += rule.points * decay_factor(age_days=age, half_life_days=rule.half_life_days)
     capped = rule.cap is not None and total > rule.cap
     if capped:
         total = Fraction(rule.cap or 0)
-    detail = f"{len(hits)} x {rule.points}"
+    detail = f"{len(times)} x {rule.points}"
     if rule.half_life_days:
-        newest = hits[-1].occurred_at.astimezone(UTC).date().isoformat()
+        newest = from_micros(max(times)).date().isoformat()
         detail += f", half-life {rule.half_life_days:g} d (latest {newest})"
     if capped:
         detail += f", capped at {rule.cap}"
     return total, detail
-
-
-def matches_event(rule: BehaviourRule, event: Event) -> bool:
-    """True when the event is of the rule's type and passes its filters."""
-    if event.event_type != rule.event:
-        return False
-    if rule.url_contains:
-        url = (event.properties.get("url") or event.properties.get("hs_url") or "").casefold()
-        if not any(part.casefold() in url for part in rule.url_contains):
-            return False
-    return all(
-        (event.properties.get(name) or "").casefold() == wanted.casefold()
-        for name, wanted in rule.properties.items()
-    )
 
 
 def _best_in_groups(

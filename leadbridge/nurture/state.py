@@ -7,12 +7,12 @@ the snapshot's own (an echo, not a change), and a crash leaves either all of it 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, or_
+from sqlalchemy import and_, bindparam, or_, update
 from sqlmodel import col, select
 
 from leadbridge.connectors.base import CanonicalValue
@@ -26,6 +26,7 @@ from leadbridge.sync.snapshot import Snapshot
 EVENTS_SIDE = "hubspot_events"
 EVENTS_OBJECT = "contacts"
 QUEUE_PAIR = "scoring"  # the sync runner retries only its own pair's entries; these are ours
+IN_LIST = 500  # ids per IN (...) list: well inside every backend's bound-parameter limit
 
 
 @dataclass(frozen=True)
@@ -87,11 +88,11 @@ class ScoringState:
         wanted = list(dict.fromkeys(hubspot_ids))
         found: dict[str, LeadScore] = {}
         with self.store.session() as session:
-            for start in range(0, len(wanted), 500):
+            for start in range(0, len(wanted), IN_LIST):
                 rows = session.exec(
                     select(LeadScore)
                     .where(col(LeadScore.pair) == self.pair)
-                    .where(col(LeadScore.hubspot_id).in_(wanted[start : start + 500]))
+                    .where(col(LeadScore.hubspot_id).in_(wanted[start : start + IN_LIST]))
                 ).all()
                 found.update({row.hubspot_id: row for row in rows})
         return found
@@ -113,11 +114,11 @@ class ScoringState:
         wanted = list(dict.fromkeys(hubspot_ids))
         found: dict[str, LinkInfo] = {}
         with self.store.session() as session:
-            for start in range(0, len(wanted), 500):
+            for start in range(0, len(wanted), IN_LIST):
                 rows = session.exec(
                     select(Link)
                     .where(col(Link.pair) == self.pair)
-                    .where(col(Link.hubspot_id).in_(wanted[start : start + 500]))
+                    .where(col(Link.hubspot_id).in_(wanted[start : start + IN_LIST]))
                 ).all()
                 found.update({row.hubspot_id: _info(row) for row in rows})
         return found
@@ -132,29 +133,45 @@ class ScoringState:
             ).first()
             return _info(row) if row is not None else None
 
-    def stale_links(self, *, rules_digest: str) -> list[tuple[LinkInfo, LeadScore | None]]:
-        """Links never scored, whose snapshot moved since their score, or scored by other rules."""
-        with self.store.session() as session:
-            rows = session.exec(
-                select(Link, LeadScore)
-                .join(
-                    LeadScore,
-                    and_(
-                        col(LeadScore.pair) == col(Link.pair),
-                        col(LeadScore.hubspot_id) == col(Link.hubspot_id),
-                    ),
-                    isouter=True,
-                )
-                .where(col(Link.pair) == self.pair)
-                .where(
-                    or_(
-                        col(LeadScore.id).is_(None),
-                        col(LeadScore.link_hash) != col(Link.snapshot_hash),
-                        col(LeadScore.rules_digest) != rules_digest,
+    def stale_links(
+        self, *, rules_digest: str, page: int = 1000
+    ) -> Iterator[tuple[LinkInfo, LeadScore | None]]:
+        """Links never scored, whose snapshot moved since their score, or scored by other rules.
+
+        Streamed a page at a time (by link id): after a first sync every link is stale, and
+        100,000 parsed snapshots held at once would cost more than the scoring itself.
+        """
+        after = 0
+        while True:
+            with self.store.session() as session:
+                rows = session.exec(
+                    select(Link, LeadScore)
+                    .join(
+                        LeadScore,
+                        and_(
+                            col(LeadScore.pair) == col(Link.pair),
+                            col(LeadScore.hubspot_id) == col(Link.hubspot_id),
+                        ),
+                        isouter=True,
                     )
-                )
-            ).all()
-            return [(_info(link), score) for link, score in rows]
+                    .where(col(Link.pair) == self.pair)
+                    .where(col(Link.id) > after)
+                    .where(
+                        or_(
+                            col(LeadScore.id).is_(None),
+                            col(LeadScore.link_hash) != col(Link.snapshot_hash),
+                            col(LeadScore.rules_digest) != rules_digest,
+                        )
+                    )
+                    .order_by(col(Link.id))
+                    .limit(page)
+                ).all()
+                found = [(_info(link), score) for link, score in rows]
+                if rows:
+                    after = rows[-1][0].id or after
+            yield from found
+            if len(rows) < page:
+                return
 
     def unsettled(self, *, rules_digest: str) -> list[str]:
         """HubSpot ids of unlinked scores that need another look (failed write, new rules)."""
@@ -182,30 +199,33 @@ class ScoringState:
 
     def touch_links(self, hashes: Mapping[str, str]) -> None:
         """Record that moved snapshots left these leads' attributes as they were."""
+        if not hashes:
+            return
+        table = LeadScore.__table__  # type: ignore[attr-defined]
+        statement = (
+            update(table)
+            .where(table.c.pair == self.pair)
+            .where(table.c.hubspot_id == bindparam("b_hubspot_id"))
+            .values(link_hash=bindparam("b_link_hash"))
+        )
+        rows = [{"b_hubspot_id": k, "b_link_hash": v} for k, v in hashes.items()]
         with self.store.session() as session:
-            for hubspot_id, link_hash in hashes.items():
-                row = session.exec(
-                    select(LeadScore)
-                    .where(col(LeadScore.pair) == self.pair)
-                    .where(col(LeadScore.hubspot_id) == hubspot_id)
-                ).first()
-                if row is not None:
-                    row.link_hash = link_hash
-                    session.add(row)
+            session.connection().execute(statement, rows)
 
     def commit(self, page: ScoringCommit) -> None:
         """Scores, snapshots, lineage, queue changes and the events cursor, atomically."""
         now = utcnow()
         with self.store.session() as session:
             hashes = self._merge_snapshots(session, page.snapshots, now)
-            existing = {
-                row.hubspot_id: row
+            existing: dict[str, LeadScore] = {}
+            ids = [s.hubspot_id for s in page.scores]
+            for start in range(0, len(ids), IN_LIST):
                 for row in session.exec(
                     select(LeadScore)
                     .where(col(LeadScore.pair) == self.pair)
-                    .where(col(LeadScore.hubspot_id).in_([s.hubspot_id for s in page.scores]))
-                ).all()
-            } if page.scores else {}  # fmt: skip
+                    .where(col(LeadScore.hubspot_id).in_(ids[start : start + IN_LIST]))
+                ).all():
+                    existing[row.hubspot_id] = row
             link_hashes = self._link_hashes(session, [s.hubspot_id for s in page.scores])
             for score in page.scores:
                 row = existing.get(score.hubspot_id) or LeadScore(
@@ -247,14 +267,15 @@ class ScoringState:
                 session.add(saved)
 
     def _link_hashes(self, session: Any, hubspot_ids: list[str]) -> dict[str, str]:
-        if not hubspot_ids:
-            return {}
-        rows = session.exec(
-            select(Link.hubspot_id, Link.snapshot_hash)
-            .where(col(Link.pair) == self.pair)
-            .where(col(Link.hubspot_id).in_(hubspot_ids))
-        ).all()
-        return {hubspot_id: digest for hubspot_id, digest in rows}
+        found: dict[str, str] = {}
+        for start in range(0, len(hubspot_ids), IN_LIST):
+            rows = session.exec(
+                select(Link.hubspot_id, Link.snapshot_hash)
+                .where(col(Link.pair) == self.pair)
+                .where(col(Link.hubspot_id).in_(hubspot_ids[start : start + IN_LIST]))
+            ).all()
+            found.update({hubspot_id: digest for hubspot_id, digest in rows})
+        return found
 
     def _merge_snapshots(
         self,
@@ -263,13 +284,16 @@ class ScoringState:
         now: datetime,
     ) -> dict[str, str]:
         """Put the written values into the links' snapshots; return their new hashes."""
-        if not changes:
-            return {}
-        rows = session.exec(
-            select(Link)
-            .where(col(Link.pair) == self.pair)
-            .where(col(Link.hubspot_id).in_(list(changes)))
-        ).all()
+        ids = list(changes)
+        rows = [
+            row
+            for start in range(0, len(ids), IN_LIST)
+            for row in session.exec(
+                select(Link)
+                .where(col(Link.pair) == self.pair)
+                .where(col(Link.hubspot_id).in_(ids[start : start + IN_LIST]))
+            ).all()
+        ]
         hashes: dict[str, str] = {}
         for row in rows:
             current = Snapshot.from_data(row.snapshot)

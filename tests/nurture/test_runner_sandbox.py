@@ -14,7 +14,7 @@ from sqlmodel import select
 from leadbridge.connectors.factory import hubspot_from_sandbox, salesforce_from_sandbox
 from leadbridge.connectors.retry import RetryPolicy
 from leadbridge.nurture.rules import Rules, load_rules
-from leadbridge.nurture.runner import ScoringRunner
+from leadbridge.nurture.runner import ScoringOptions, ScoringRunner
 from leadbridge.sandbox.runtime import RunningSandbox, SandboxOptions
 from leadbridge.setup.fields import hubspot_specs, salesforce_specs
 from leadbridge.store.db import Store
@@ -218,3 +218,68 @@ def test_the_decay_pass_lowers_fading_points(store: Store, tmp_path: Path) -> No
 
 
 MQL = "marketingqualifiedlead"
+
+
+class Crash(Exception):
+    """Stands for the process dying."""
+
+
+def test_chunks_resume_after_a_crash_between_writes_and_commit(world: World) -> None:
+    assert world.sync().outcome == "ok"
+    ids = sorted(h for h, _ in world.linked())
+    assert len(ids) >= 11
+    for hubspot_id in ids[::2]:
+        world.event(hubspot_id, "webinar_attended")
+    world.event(ids[0], "form_submission")
+    chunk = 5
+    first = ScoringRunner(
+        mapping=world.mapping,
+        rules=world.scoring.rules,
+        store=world.store,
+        hubspot=world.hubspot,
+        salesforce=world.salesforce,
+        options=ScoringOptions(chunk=chunk),
+    )
+    commits = 0
+    real_commit = first.state.commit
+
+    def dies_on_second_commit(page: Any) -> None:
+        nonlocal commits
+        commits += 1
+        if commits == 2:  # the second chunk's writes reached both systems; its commit did not
+            raise Crash
+        real_commit(page)
+
+    first.state.commit = dies_on_second_commit  # type: ignore[method-assign]
+    with pytest.raises(Crash):
+        first.run()
+
+    resumed = ScoringRunner(
+        mapping=world.mapping,
+        rules=world.scoring.rules,
+        store=world.store,
+        hubspot=world.hubspot,
+        salesforce=world.salesforce,
+        options=ScoringOptions(chunk=chunk),
+    )
+    report = resumed.run()
+    assert report.outcome == "ok", report.message
+    # Every lead after the committed chunk is scored again (those of chunk 1 only if they
+    # have events: the events cursor did not move).
+    assert set(ids[chunk:]) <= set(report.scores)
+    rest = len(ids) - 2 * chunk
+    # Chunk 1 was committed: nothing. Chunk 2 is in HubSpot already (adopted, not rewritten);
+    # Salesforce's values are compared with the snapshot, so its updates are sent once more
+    # with the same values. The rest is written for the first time.
+    assert report.written == {"hubspot": rest, "salesforce": chunk + rest}
+    reference = world.scoring.run()  # the default chunk: one chunk; nothing left to do
+    assert reference.written == {"hubspot": 0, "salesforce": 0}
+    assert quiet(world.sync())
+    with world.store.session() as session:
+        saved = {r.hubspot_id: r.total for r in session.exec(select(LeadScore)).all()}
+    assert set(saved) == set(ids)
+    assert all(saved[h] == s.total for h, s in report.scores.items())
+    for hubspot_id, salesforce_id in world.linked():
+        held = world.contact(hubspot_id, "leadbridge_mql_score")["leadbridge_mql_score"]
+        assert Decimal(held) == saved[hubspot_id]
+        assert world.lead(salesforce_id)["MQL_Score__c"] == saved[hubspot_id]

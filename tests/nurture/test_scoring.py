@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import math
+import tomllib
 from datetime import UTC, datetime, timedelta
 from fractions import Fraction
 from pathlib import Path
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from leadbridge.connectors.hubspot.events import Event
+from leadbridge.nurture.event_index import EventIndex
 from leadbridge.nurture.rules import Rules, load_rules, parse_rules
-from leadbridge.nurture.scoring import as_number, largest_remainder, score
+from leadbridge.nurture.scoring import as_number, largest_remainder, score, score_hits
 
 ROOT = Path(__file__).resolve().parents[2]
 NOW = datetime(2026, 4, 1, 9, 0, tzinfo=UTC)
@@ -143,3 +149,59 @@ def test_threshold_comes_from_the_file_or_the_config() -> None:
     assert parse_rules({}, source="t", default_threshold=70).threshold == 70
     assert parse_rules({"threshold": 40}, source="t", default_threshold=70).threshold == 40
     assert SHIPPED.threshold == 50
+
+
+# -- the compact event index gives the same scores as the events themselves ---------------------
+
+_KINDS = ["form_submission", "webinar_attended", "page_view", "email_open", "unknown_kind"]
+
+
+@st.composite
+def _events(draw: st.DrawFn) -> list[Event]:
+    found = []
+    for _ in range(draw(st.integers(min_value=0, max_value=25))):
+        contact = draw(st.sampled_from(["1", "2", "3"]))
+        kind = draw(st.sampled_from(_KINDS))
+        age = timedelta(
+            microseconds=draw(st.integers(min_value=-(10**9), max_value=400 * 86_400 * 10**6))
+        )
+        url = draw(st.sampled_from(["", "/pricing", "/PRICING/plans", "/blog"]))
+        found.append(Event(contact, kind, NOW - age, {"url": url} if url else {}))
+    return found
+
+
+def _with_half_life() -> Rules:
+    """The shipped rules with downloads fading (half-life 7 days)."""
+    text = (ROOT / "rules" / "scoring.toml").read_text(encoding="utf-8")
+    text = text.replace("# half_life_days = 90", "half_life_days = 7")
+    return parse_rules(tomllib.loads(text), source="test")
+
+
+@settings(max_examples=60, deadline=None)
+@given(events=_events(), split=st.integers(min_value=1, max_value=7), data=st.data())
+def test_index_hits_score_exactly_like_events(
+    events: list[Event], split: int, data: st.DataObject
+) -> None:
+    rules = _with_half_life()
+    index = EventIndex(rules=rules, only={"1", "2"})
+    shuffled = data.draw(st.permutations(events))
+    for start in range(0, len(shuffled), split):
+        index.add(shuffled[start : start + split])
+    assert index.events_read == len(events)
+    assert "3" not in set(index.contacts())
+    attrs = {"jobtitle": "IT Manager"}
+    for contact in ("1", "2"):
+        mine = [e for e in events if e.contact_id == contact]
+        assert score_hits(attrs, index.hits(contact), rules, NOW) == score(attrs, mine, rules, NOW)
+
+
+def test_decay_from_the_index_matches_datetime_arithmetic() -> None:
+    rules = _with_half_life()
+    when = NOW - timedelta(days=3, seconds=7, microseconds=123_457)
+    index = EventIndex(rules=rules)
+    index.add([Event("9", "form_submission", when, {})])
+    line = score_hits({}, index.hits("9"), rules, NOW).breakdown[0]
+    exact = 10 * 0.5 ** ((NOW - when).total_seconds() / 86_400 / 7)
+    assert line.rule == "document download"
+    assert line.points == math.floor(exact + 0.5)
+    assert index.hits("nobody") == {}
