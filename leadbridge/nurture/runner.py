@@ -33,6 +33,7 @@ from leadbridge.sync.mapping import PairMapping
 from leadbridge.sync.merge import same
 from leadbridge.sync.snapshot import encode_value
 from leadbridge.sync.state import SyncState, lineage_row
+from leadbridge.sync.transforms import TransformFailed
 
 MQL_STAGE = "marketingqualifiedlead"
 STAGE_FIELD = "lifecyclestage"
@@ -107,6 +108,7 @@ class ScoringRunner:
         self.fields = fields or FieldSettings()
         self.options = options or ScoringOptions()
         self.holder = uuid.uuid4().hex[:12]
+        self._early_salesforce: frozenset[str] | None = None  # Salesforce's pre-MQL stage values
 
     # -- entry points -----------------------------------------------------------------------
 
@@ -332,7 +334,9 @@ class ScoringRunner:
         if mql_since is not None:
             wanted[f.hubspot_mql_date] = mql_since
         stage = str(lead.current.get(STAGE_FIELD) or "")
-        if result.is_mql and stage in EARLY_STAGES:
+        # MQL is asserted while HubSpot is at MQL too: a Salesforce write that failed after
+        # HubSpot's succeeded still has to carry the stage (the sync sees no change to send).
+        if result.is_mql and (stage in EARLY_STAGES or stage == MQL_STAGE):
             wanted[STAGE_FIELD] = MQL_STAGE
         return wanted
 
@@ -362,14 +366,35 @@ class ScoringRunner:
         to_salesforce: dict[str, CanonicalValue] = {}
         for name, value in wanted.items():
             target = self._salesforce_value(name, value)
-            if target is not None and not same(snapshot.salesforce.get(target[0]), target[1]):
-                to_salesforce[target[0]] = target[1]
+            if target is None or same(snapshot.salesforce.get(target[0]), target[1]):
+                continue
+            if name == STAGE_FIELD and not self._early_in_salesforce(
+                snapshot.salesforce.get(target[0])
+            ):
+                continue  # sales moved it on (SQL, Opportunity...): never back to MQL
+            to_salesforce[target[0]] = target[1]
         if to_salesforce:
             link = lead.link
             op = WriteOp(kind="update", ref=f"sf:{link.salesforce_id}", values=to_salesforce,
                          record_id=link.salesforce_id)  # fmt: skip
             ops.append((lead, "salesforce", link.salesforce_type, op))
         return ops
+
+    def _early_in_salesforce(self, held: CanonicalValue) -> bool:
+        """Whether Salesforce's stage value is before MQL (blank counts as before)."""
+        if held is None or held == "":
+            return True
+        if self._early_salesforce is None:
+            early: set[str] = set()
+            for stage in EARLY_STAGES:
+                try:
+                    converted = self._salesforce_value(STAGE_FIELD, stage)
+                except TransformFailed:
+                    continue  # a stage the mapping does not translate is never held there
+                if converted is not None and converted[1]:
+                    early.add(str(converted[1]).casefold())
+            self._early_salesforce = frozenset(early)
+        return str(held).casefold() in self._early_salesforce
 
     def _salesforce_value(self, name: str, value: CanonicalValue) -> tuple[str, Any] | None:
         """The Salesforce field and value for a HubSpot one: through the mapping if mapped."""

@@ -217,45 +217,11 @@ class ScoringState:
         now = utcnow()
         with self.store.session() as session:
             hashes = self._merge_snapshots(session, page.snapshots, now)
-            existing: dict[str, LeadScore] = {}
-            ids = [s.hubspot_id for s in page.scores]
-            for start in range(0, len(ids), IN_LIST):
-                for row in session.exec(
-                    select(LeadScore)
-                    .where(col(LeadScore.pair) == self.pair)
-                    .where(col(LeadScore.hubspot_id).in_(ids[start : start + IN_LIST]))
-                ).all():
-                    existing[row.hubspot_id] = row
-            link_hashes = self._link_hashes(session, [s.hubspot_id for s in page.scores])
-            for score in page.scores:
-                row = existing.get(score.hubspot_id) or LeadScore(
-                    pair=self.pair, hubspot_id=score.hubspot_id
-                )
-                row.salesforce_id = score.salesforce_id
-                row.total = score.total
-                row.is_mql = score.is_mql
-                row.breakdown = score.breakdown
-                row.decaying = score.decaying
-                row.rules_digest = score.rules_digest
-                row.computed_at = score.computed_at
-                row.mql_since = score.mql_since
-                settled = score.settled
-                row.attributes_hash = score.attributes_hash if settled else ""
-                row.link_hash = (
-                    hashes.get(score.hubspot_id) or link_hashes.get(score.hubspot_id, "")
-                    if settled
-                    else ""
-                )
-                session.add(row)
+            self._save_scores(session, page.scores, hashes)
             insert_rows(session, Lineage, [{**row, "written_at": now} for row in page.lineage])
             for error in page.errors:
                 self._queue(session, error, now)
-            for side, record_id in page.succeeded:
-                for item in session.exec(self._open(side, record_id)).all():
-                    item.status = "resolved"
-                    item.next_retry_at = None
-                    item.updated_at = now
-                    session.add(item)
+            self._resolve(session, page.succeeded, now)
             if page.events_cursor is not None:
                 saved = session.get(Cursor, (self.pair, EVENTS_SIDE, EVENTS_OBJECT))
                 if saved is None:
@@ -265,6 +231,76 @@ class ScoringState:
                 saved.value = ReadCursor(modified_at=page.events_cursor).encode()
                 saved.updated_at = now
                 session.add(saved)
+
+    def _save_scores(
+        self, session: Any, scores: list[ScoreRow], written_hashes: Mapping[str, str]
+    ) -> None:
+        """Insert new score rows and update existing ones, one executemany each."""
+        ids = [score.hubspot_id for score in scores]
+        existing: dict[str, int] = {}
+        for start in range(0, len(ids), IN_LIST):
+            rows = session.exec(
+                select(LeadScore.hubspot_id, LeadScore.id)
+                .where(col(LeadScore.pair) == self.pair)
+                .where(col(LeadScore.hubspot_id).in_(ids[start : start + IN_LIST]))
+            ).all()
+            existing.update({hubspot_id: row_id for hubspot_id, row_id in rows})
+        link_hashes = self._link_hashes(session, ids)
+        fresh: list[dict[str, Any]] = []
+        changed: list[dict[str, Any]] = []
+        for score in scores:
+            # A failed write leaves the hashes empty: the lead is rescored on the next run.
+            settled = score.settled
+            link_hash = written_hashes.get(score.hubspot_id) or link_hashes.get(
+                score.hubspot_id, ""
+            )
+            values = {
+                "salesforce_id": score.salesforce_id,
+                "total": score.total,
+                "is_mql": score.is_mql,
+                "breakdown": score.breakdown,
+                "decaying": score.decaying,
+                "rules_digest": score.rules_digest,
+                "computed_at": score.computed_at,
+                "mql_since": score.mql_since,
+                "attributes_hash": score.attributes_hash if settled else "",
+                "link_hash": link_hash if settled else "",
+            }
+            row_id = existing.get(score.hubspot_id)
+            if row_id is None:
+                fresh.append({"pair": self.pair, "hubspot_id": score.hubspot_id, **values})
+            else:
+                changed.append({"b_id": row_id, **{f"b_{k}": v for k, v in values.items()}})
+        insert_rows(session, LeadScore, fresh)
+        if changed:
+            table = LeadScore.__table__  # type: ignore[attr-defined]
+            names = [key[2:] for key in changed[0] if key != "b_id"]
+            statement = (
+                update(table)
+                .where(table.c.id == bindparam("b_id"))
+                .values({name: bindparam(f"b_{name}") for name in names})
+            )
+            session.connection().execute(statement, changed)
+
+    def _resolve(self, session: Any, succeeded: list[tuple[str, str]], now: datetime) -> None:
+        """Close the open queue entries of records written now (a query per 500, not per id)."""
+        by_side: dict[str, list[str]] = {}
+        for side, record_id in succeeded:
+            by_side.setdefault(side, []).append(record_id)
+        for side, record_ids in by_side.items():
+            for start in range(0, len(record_ids), IN_LIST):
+                items = session.exec(
+                    select(ErrorQueueItem)
+                    .where(col(ErrorQueueItem.pair) == QUEUE_PAIR)
+                    .where(col(ErrorQueueItem.side) == side)
+                    .where(col(ErrorQueueItem.status) == "open")
+                    .where(col(ErrorQueueItem.record_id).in_(record_ids[start : start + IN_LIST]))
+                ).all()
+                for item in items:
+                    item.status = "resolved"
+                    item.next_retry_at = None
+                    item.updated_at = now
+                    session.add(item)
 
     def _link_hashes(self, session: Any, hubspot_ids: list[str]) -> dict[str, str]:
         found: dict[str, str] = {}

@@ -16,9 +16,10 @@ from leadbridge.connectors.retry import RetryPolicy
 from leadbridge.nurture.rules import Rules, load_rules
 from leadbridge.nurture.runner import ScoringOptions, ScoringRunner
 from leadbridge.sandbox.runtime import RunningSandbox, SandboxOptions
+from leadbridge.sandbox.salesforce.rejections import RejectRule
 from leadbridge.setup.fields import hubspot_specs, salesforce_specs
 from leadbridge.store.db import Store
-from leadbridge.store.models import LeadScore, Lineage
+from leadbridge.store.models import ErrorQueueItem, LeadScore, Lineage
 from leadbridge.sync.mapping import load_mapping
 from leadbridge.sync.runner import SyncOptions, SyncReport, run_pair
 from leadbridge.sync.state import SyncState
@@ -283,3 +284,39 @@ def test_chunks_resume_after_a_crash_between_writes_and_commit(world: World) -> 
         held = world.contact(hubspot_id, "leadbridge_mql_score")["leadbridge_mql_score"]
         assert Decimal(held) == saved[hubspot_id]
         assert world.lead(salesforce_id)["MQL_Score__c"] == saved[hubspot_id]
+
+
+def test_a_rejected_write_back_is_queued_and_resolved_by_the_next_run(world: World) -> None:
+    assert world.sync().outcome == "ok"
+    hot, lead_id = world.linked()[0]
+    world.sandbox.salesforce.rejections.add(
+        RejectRule(object="Lead", field="Lead_Stage__c", value="MQL", message="Stage locked",
+                   remaining=1)
+    )  # fmt: skip
+    for kind in ("form_submission", "webinar_attended", "webinar_attended", "form_submission"):
+        world.event(hot, kind)
+    world.sandbox.hubspot.portal.update_object(
+        object_type="contacts", object_id=hot,
+        body={"properties": {"jobtitle": "CTO", "lifecyclestage": "lead"}},
+    )  # fmt: skip
+    assert world.sync().outcome == "ok"
+    first = world.scoring.run()
+    assert first.scores[hot].is_mql
+    assert first.outcome == "partial"
+    assert first.failed == 1
+    with world.store.session() as session:
+        item = session.exec(select(ErrorQueueItem)).one()
+    assert (item.pair, item.side, item.record_id, item.status) == (
+        "scoring", "salesforce", lead_id, "open"
+    )  # fmt: skip
+    assert "Stage locked" in item.message
+    assert world.lead(lead_id)["Lead_Stage__c"] != "MQL"
+
+    second = world.scoring.run()
+    assert second.outcome == "ok", second.message
+    assert second.written == {"hubspot": 0, "salesforce": 1}
+    assert world.lead(lead_id)["Lead_Stage__c"] == "MQL"
+    with world.store.session() as session:
+        assert session.exec(select(ErrorQueueItem)).one().status == "resolved"
+    assert world.scoring.run().written == {"hubspot": 0, "salesforce": 0}
+    assert quiet(world.sync())
