@@ -269,8 +269,8 @@ class BulkService:
                 "LineEnding setting is LF",
             )
             return
-        visible = {n.lower() for n in org.visible_fields(job.object, user_id=job.created_by)}
-        unknown = [c for c in job.header if c.lower() not in visible]
+        view = org.field_view(job.object, user_id=job.created_by)
+        unknown = [c for c in job.header if view.lookup(c) is None]
         if unknown:
             self._fail(job, f"InvalidBatch : Field name not found : {unknown[0]}")
             return

@@ -31,10 +31,22 @@ _ID_RE = re.compile(r"^[0-9A-Za-z]{15}(?:[0-9A-Za-z]{3})?$")
 _POD = "5g0"
 
 
+# ASCII character -> "1" for an upper-case letter, "0" otherwise: one translate gives the bits.
+_CASE_BITS = {code: "1" if "A" <= chr(code) <= "Z" else "0" for code in range(128)}
+
+
 def checksum(id15: str) -> str:
     """Return the 3-character case-safe suffix of a 15-character id."""
     if len(id15) != 15:
         raise ValueError(f"expected a 15-character id, got {id15!r}")
+    if id15.isascii():
+        # Each 5-character chunk is a 5-bit number, its first character the lowest bit.
+        flags = id15.translate(_CASE_BITS)
+        return (
+            _SUFFIX_ALPHABET[int(flags[4::-1], 2)]
+            + _SUFFIX_ALPHABET[int(flags[9:4:-1], 2)]
+            + _SUFFIX_ALPHABET[int(flags[14:9:-1], 2)]
+        )
     suffix = []
     for chunk in range(3):
         bits = 0
@@ -61,6 +73,13 @@ def is_valid_id(record_id: str) -> bool:
     return len(record_id) == 15 or record_id[15:] == checksum(record_id[:15])
 
 
+def canonical_id(record_id: str) -> str | None:
+    """The 18-character form of a well-formed id (checked once), or None."""
+    if not is_valid_id(record_id):
+        return None
+    return record_id if len(record_id) == 18 else to_18(record_id)
+
+
 def normalize_id(record_id: object, *, label: str = "id") -> str:
     """Return the 18-character id, raising MALFORMED_ID the way Salesforce does for bad input."""
     if not isinstance(record_id, str) or not is_valid_id(record_id):
@@ -82,11 +101,13 @@ def make_id(prefix: str, number: int) -> str:
     """Build the 18-character id for a key prefix and a sequence number."""
     if not 0 <= number < 62**9:
         raise ValueError("sequence number out of range")
-    digits = []
-    for _ in range(9):
+    digits = ["0"] * 9
+    position = 8
+    while number:
         number, rem = divmod(number, 62)
-        digits.append(_BASE62[rem])
-    base = prefix + _POD + "".join(reversed(digits))
+        digits[position] = _BASE62[rem]
+        position -= 1
+    base = prefix + _POD + "".join(digits)
     return base + checksum(base)
 
 

@@ -15,7 +15,13 @@ from leadbridge.sandbox.salesforce.errors import (
     bad_request,
     not_found,
 )
-from leadbridge.sandbox.salesforce.ids import IdAllocator, is_valid_id, object_for_id, to_18
+from leadbridge.sandbox.salesforce.ids import (
+    IdAllocator,
+    canonical_id,
+    is_valid_id,
+    object_for_id,
+    to_18,
+)
 from leadbridge.sandbox.salesforce.limits import ApiLimits, Counter
 from leadbridge.sandbox.salesforce.objects import standard_objects
 from leadbridge.sandbox.salesforce.schema import FieldDef, ObjectDef
@@ -27,6 +33,7 @@ from leadbridge.sandbox.salesforce.store import (
     system_clock,
 )
 from leadbridge.sandbox.salesforce.values import from_csv, from_json, record_url, to_json
+from leadbridge.sandbox.salesforce.visibility import FieldView, VisibilityCache
 
 _READONLY_HINT = (
     "Please check the security settings of this field and verify that it is "
@@ -69,6 +76,7 @@ class Org:
         self.org_id = self.ids.allocate("00D")
         self.limits = ApiLimits(clock=self.clock, daily_api_requests=Counter(daily_api_max))
         self.security = tooling.FieldSecurity(self.store)
+        self.visibility = VisibilityCache(self.security)
         self.custom_fields: dict[str, tooling.CustomFieldRow] = {}
         self._names: dict[str, str] = {name.lower(): name for name in self.objects}
         for obj in self.objects.values():
@@ -101,14 +109,17 @@ class Org:
             raise not_found()
         return self.objects[name]
 
-    def visible_fields(self, object_name: str, *, user_id: str) -> dict[str, FieldDef]:
-        """Fields the user can see, in definition order (new custom fields need FLS Read)."""
-        obj = self.object_def(object_name)
-        return {n: f for n, f in obj.fields.items() if self.security.can_read(user_id, obj.name, f)}
+    def field_view(self, object_name: str, *, user_id: str) -> FieldView:
+        """The user's view of an object under FLS (cached until FLS or the fields change)."""
+        return self.visibility.view(self.object_def(object_name), user_id)
 
-    def field_types(self, object_name: str, *, user_id: str) -> dict[str, str]:
+    def visible_fields(self, object_name: str, *, user_id: str) -> Mapping[str, FieldDef]:
+        """Fields the user can see, in definition order (new custom fields need FLS Read)."""
+        return self.field_view(object_name, user_id=user_id).fields
+
+    def field_types(self, object_name: str, *, user_id: str) -> Mapping[str, str]:
         """Field name -> describe type string, for SOQL binding."""
-        return {n: f.type for n, f in self.visible_fields(object_name, user_id=user_id).items()}
+        return self.field_view(object_name, user_id=user_id).types
 
     def describe(self, object_name: str, *, user_id: str) -> dict[str, Any]:
         """The describe body of an object as the user sees it."""
@@ -140,17 +151,23 @@ class Org:
 
     def get(self, object_name: str, record_id: str) -> Mapping[str, Any] | None:
         """A stored record by 15- or 18-character id (deleted ones included), or None."""
-        if not is_valid_id(record_id):
-            return None
-        return self.store.get(self.object_def(object_name).name, to_18(record_id))
+        return self._lookup(self.object_def(object_name).name, record_id)
 
     def find(self, record_id: str) -> tuple[str, Mapping[str, Any]] | None:
         """The object name and record for any id, using its key prefix."""
-        name = object_for_id(record_id) if is_valid_id(record_id) else None
+        name = object_for_id(record_id)
         if name is None or name not in self.objects:
             return None
-        rec = self.store.get(name, to_18(record_id))
+        rec = self._lookup(name, record_id)
         return None if rec is None else (name, rec)
+
+    def _lookup(self, object_name: str, record_id: str) -> Record | None:
+        # Stored keys are canonical 18-character ids: an exact hit needs no validation.
+        rec = self.store.get(object_name, record_id)
+        if rec is not None:
+            return rec
+        canonical = canonical_id(record_id)
+        return None if canonical is None else self.store.get(object_name, canonical)
 
     def modstamp_index(self, object_name: str) -> ModstampIndex:
         """The sorted (SystemModstamp, Id) index of an object, updated on every write."""
@@ -162,9 +179,11 @@ class Org:
         """GET /sobjects/{type}/{id}: the record with the fields the user can see."""
         obj = self.object_def(object_name)
         rec = self._existing(obj, record_id, allow_deleted=False)
-        visible = self.visible_fields(obj.name, user_id=user_id)
+        view = self.visibility.view(obj, user_id)
         names = (
-            list(visible) if fields is None else [self._field_name(obj, visible, f) for f in fields]
+            list(view.fields)
+            if fields is None
+            else [self._field_name(obj, view, f) for f in fields]
         )
         body: dict[str, Any] = {
             "attributes": {
@@ -231,15 +250,16 @@ class Org:
     ) -> UpsertResult:
         """Upsert by external id: created, updated, or 300 when several records match."""
         obj = self.object_def(object_name)
-        visible = self.visible_fields(obj.name, user_id=user_id)
-        name = next((n for n in visible if n.lower() == field.lower()), None)
-        if name is None or not (visible[name].external_id or name == "Id"):
+        view = self.visibility.view(obj, user_id)
+        name = view.lookup(field)
+        if name is None or not (view.fields[name].external_id or name == "Id"):
             raise not_found(
                 f"Provided external ID field does not exist or is not accessible: {field}"
             )
-        fdef = visible[name]
+        fdef = view.fields[name]
         values = dict(values)
-        in_body = next((k for k in values if k.lower() == name.lower()), None)
+        wanted = name.lower()
+        in_body = next((k for k in values if k.lower() == wanted), None)
         key = from_json(fdef, value) if value not in (None, "") else None
         if in_body is not None:
             body_value = values.pop(in_body)
@@ -386,8 +406,8 @@ class Org:
 
     # ---- internals ------------------------------------------------------------------------
 
-    def _field_name(self, obj: ObjectDef, visible: Mapping[str, FieldDef], name: str) -> str:
-        found = next((n for n in visible if n.lower() == name.lower()), None)
+    def _field_name(self, obj: ObjectDef, view: FieldView, name: str) -> str:
+        found = view.lookup(name)
         if found is None:
             raise bad_request(
                 "INVALID_FIELD", f"No such column '{name}' on sobject of type {obj.name}", [name]
@@ -395,15 +415,20 @@ class Org:
         return found
 
     def _existing(self, obj: ObjectDef, record_id: str, *, allow_deleted: bool) -> Record:
-        if (
-            not isinstance(record_id, str)
-            or not is_valid_id(record_id)
-            or record_id[:3] != obj.key_prefix
-        ):
-            raise bad_request(
-                "MALFORMED_ID", f"{obj.label} ID: id value of incorrect type: {record_id}", ["Id"]
-            )
-        rec = self.store.get(obj.name, to_18(record_id))
+        # Stored keys are canonical ids of this object: an exact hit needs no validation.
+        rec = self.store.get(obj.name, record_id) if isinstance(record_id, str) else None
+        if rec is None:
+            if (
+                not isinstance(record_id, str)
+                or not is_valid_id(record_id)
+                or record_id[:3] != obj.key_prefix
+            ):
+                raise bad_request(
+                    "MALFORMED_ID",
+                    f"{obj.label} ID: id value of incorrect type: {record_id}",
+                    ["Id"],
+                )
+            rec = self.store.get(obj.name, to_18(record_id))
         if rec is None or (rec.get("IsDeleted") and not allow_deleted):
             raise not_found()
         return rec
@@ -411,16 +436,17 @@ class Org:
     def _coerce(
         self, obj: ObjectDef, values: Mapping[str, Any], *, user_id: str, creating: bool, csv: bool
     ) -> Record:
-        visible = self.visible_fields(obj.name, user_id=user_id)
+        view = self.visibility.view(obj, user_id)
+        visible = view.fields
         raw: dict[str, Any] = {}
         readonly: list[str] = []
         for key, value in values.items():
             if key == "attributes":
                 continue
-            name = self._field_name(obj, visible, key)
+            name = self._field_name(obj, view, key)
             fdef = visible[name]
             writable = fdef.createable if creating else fdef.updateable
-            if not writable or not self.security.can_edit(user_id, obj.name, fdef):
+            if not writable or name not in view.editable:
                 readonly.append(name)
             raw[name] = value
         if readonly:

@@ -64,10 +64,7 @@ class QueryService:
     # ---- binding ------------------------------------------------------------------------------
 
     def _relationship_field(self, object_name: str, relationship: str) -> str | None:
-        for name, fdef in self.org.objects[object_name].fields.items():
-            if fdef.relationship_name and fdef.relationship_name.lower() == relationship.lower():
-                return name
-        return None
+        return self.org.objects[object_name].relationship_field(relationship)
 
     def _relationships(
         self, user_id: str
@@ -91,10 +88,10 @@ class QueryService:
                 current = list(dict.fromkeys(targets))
             # A polymorphic relationship (Owner -> User|Group) offers the fields of any target.
             for obj in current:
-                types = self.org.field_types(obj, user_id=user_id)
-                found = next((n for n in types if n.lower() == path[-1].lower()), None)
+                view = self.org.field_view(obj, user_id=user_id)
+                found = view.lookup(path[-1])
                 if found is not None:
-                    return (*canonical, found), types[found]
+                    return (*canonical, found), view.types[found]
             return None
 
         return lookup
@@ -165,8 +162,8 @@ class QueryService:
             )
 
         def scan() -> Iterator[Record]:
-            for position in range(start, max(start, stop)):
-                rec = table.get(index[position][1])
+            for _, record_id in index.islice(start, max(start, stop)):
+                rec = table.get(record_id)
                 if rec is not None and (include_deleted or not rec.get("IsDeleted")):
                     yield rec
 

@@ -111,8 +111,9 @@ class SObjectRoutes:
             result = self.org.upsert(name, field, value, call.json_object(), user_id=call.user_id)
             return json_response(result.body(), 201 if result.created else 200)
         obj = self.org.object_def(name)
-        visible = self.org.visible_fields(obj.name, user_id=call.user_id)
-        canonical = next((n for n in visible if n.lower() == field.lower()), None)
+        view = self.org.field_view(obj.name, user_id=call.user_id)
+        visible = view.fields
+        canonical = view.lookup(field)
         if canonical is None or not (visible[canonical].external_id or canonical == "Id"):
             raise not_found(
                 f"Provided external ID field does not exist or is not accessible: {field}"

@@ -69,16 +69,14 @@ def _out_of_range(field: FieldDef, value: Any) -> SalesforceError:
 
 def check_required(obj: ObjectDef, record: Mapping[str, Any]) -> None:
     """Raise REQUIRED_FIELD_MISSING when a required field is null or blank after the write."""
-    missing = [
-        f.name for f in obj.fields.values() if f.required and record.get(f.name) in (None, "")
-    ]
+    missing = [name for name in obj.required_fields if record.get(name) in (None, "")]
     if missing:
         raise required_missing(missing)
 
 
 def apply_defaults(obj: ObjectDef, record: Record, *, user_id: str) -> None:
     """Fill the values Salesforce sets on create when the caller gave none."""
-    for f in obj.fields.values():
+    for f in obj.defaulted_fields:
         if record.get(f.name) is not None:
             continue
         if f.type == "boolean":

@@ -175,10 +175,53 @@ class ObjectDef:
     soft_delete: bool = True
     mergeable: bool = False
     accepts_custom_fields: bool = True
+    # Bumped by add(): caches of what depends on the field list compare it (fields change only
+    # through add()).
+    version: int = field(default=0, init=False, compare=False)
+    _required: tuple[str, ...] | None = field(default=None, init=False, repr=False, compare=False)
+    _defaulted: tuple[FieldDef, ...] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
+    _relationships: dict[str, str] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
 
     def add(self, field_def: FieldDef) -> None:
         """Register a field (custom fields arrive this way at run time)."""
         self.fields[field_def.name] = field_def
+        self.version += 1
+        self._required = self._defaulted = None
+        self._relationships = None
+
+    def relationship_field(self, relationship: str) -> str | None:
+        """The reference field behind a relationship name (`Owner` -> `OwnerId`), any case."""
+        if self._relationships is None:
+            found: dict[str, str] = {}
+            for f in self.fields.values():
+                if f.relationship_name:
+                    found.setdefault(f.relationship_name.lower(), f.name)
+            self._relationships = found
+        return self._relationships.get(relationship.lower())
+
+    @property
+    def required_fields(self) -> tuple[str, ...]:
+        """Names of the required fields, in definition order."""
+        if self._required is None:
+            self._required = tuple(f.name for f in self.fields.values() if f.required)
+        return self._required
+
+    @property
+    def defaulted_fields(self) -> tuple[FieldDef, ...]:
+        """Fields a create may fill when the caller gives none: checkboxes, default picklist
+        values and the owner."""
+        if self._defaulted is None:
+            self._defaulted = tuple(
+                f
+                for f in self.fields.values()
+                if f.type == "boolean"
+                or (f.defaulted_on_create and (bool(f.picklist) or f.name == "OwnerId"))
+            )
+        return self._defaulted
 
     def urls(self, api_version: str) -> dict[str, str]:
         """The `urls` block of describe and describe-global entries."""

@@ -57,6 +57,11 @@ class ModstampIndex:
         """Keys in positions [start, stop)."""
         return list(self._keys.islice(start, stop))
 
+    def islice(self, start: int, stop: int) -> Iterator[IndexKey]:
+        """Iterate keys in positions [start, stop) (no writes while iterating)."""
+        keys: Iterator[IndexKey] = self._keys.islice(start, stop)
+        return keys
+
     def window(
         self,
         *,
@@ -93,6 +98,8 @@ class RecordStore:
         # (object, field) -> unique key -> ids of live records carrying it.
         self.unique: dict[tuple[str, str], dict[Any, set[str]]] = {}
         self._case_sensitive: dict[tuple[str, str], bool] = {}
+        # object -> (field, table, case sensitive) of its indexed fields, for the write path.
+        self._unique_by_object: dict[str, list[tuple[str, dict[Any, set[str]], bool]]] = {}
         self._journal: list[tuple[str, str, Record | None]] | None = None
         self.listeners: list[Callable[[str], None]] = []
 
@@ -123,6 +130,9 @@ class RecordStore:
                 table.setdefault(unique_key(value, case_sensitive=case_sensitive), set()).add(rid)
         self.unique[(object_name, field)] = table
         self._case_sensitive[(object_name, field)] = case_sensitive
+        tracked = self._unique_by_object.setdefault(object_name, [])
+        tracked[:] = [t for t in tracked if t[0] != field]
+        tracked.append((field, table, case_sensitive))
 
     def lookup(self, object_name: str, field: str, value: Any) -> set[str]:
         """Ids of live records whose indexed field equals value."""
@@ -162,17 +172,17 @@ class RecordStore:
     def _index(self, object_name: str, record_id: str, record: Mapping[str, Any]) -> None:
         if record.get("IsDeleted"):
             return
-        for (obj, field), table in self.unique.items():
-            value = record.get(field) if obj == object_name else None
+        for field, table, case_sensitive in self._unique_by_object.get(object_name, ()):
+            value = record.get(field)
             if value is not None:
-                key = unique_key(value, case_sensitive=self._case_sensitive[(obj, field)])
+                key = unique_key(value, case_sensitive=case_sensitive)
                 table.setdefault(key, set()).add(record_id)
 
     def _unindex(self, object_name: str, record_id: str, record: Mapping[str, Any]) -> None:
-        for (obj, field), table in self.unique.items():
-            value = record.get(field) if obj == object_name else None
+        for field, table, case_sensitive in self._unique_by_object.get(object_name, ()):
+            value = record.get(field)
             if value is not None:
-                key = unique_key(value, case_sensitive=self._case_sensitive[(obj, field)])
+                key = unique_key(value, case_sensitive=case_sensitive)
                 ids = table.get(key)
                 if ids is not None:
                     ids.discard(record_id)

@@ -165,17 +165,23 @@ def parse_full_name(full_name: Any, objects: Mapping[str, ObjectDef]) -> tuple[O
     return obj, field_name
 
 
+_SECURITY_OBJECTS = frozenset({"FieldPermissions", "PermissionSetAssignment", "PermissionSet"})
+
+
 class FieldSecurity:
     """Which custom fields each user can read and edit, derived from FieldPermissions rows."""
 
     def __init__(self, store: RecordStore) -> None:
         self._store = store
         self._cache: dict[str, dict[str, tuple[bool, bool]]] = {}
+        # Bumped on every write that can change a grant; views derived from grants compare it.
+        self.version = 0
         store.listeners.append(self._on_write)
 
     def _on_write(self, object_name: str) -> None:
-        if object_name in {"FieldPermissions", "PermissionSetAssignment", "PermissionSet"}:
+        if object_name in _SECURITY_OBJECTS:
             self._cache.clear()
+            self.version += 1
 
     def grants(self, user_id: str) -> dict[str, tuple[bool, bool]]:
         """`Object.Field` -> (read, edit) for one user, over all assigned permission sets."""
