@@ -12,7 +12,7 @@ from leadbridge.cli_common import JsonOption, emit_json, handles_errors, out, st
 from leadbridge.cli_score import _contact_mapping
 from leadbridge.connectors.factory import hubspot_from_config, salesforce_from_config
 from leadbridge.nurture.actions import describe
-from leadbridge.nurture.flow import build_runner
+from leadbridge.nurture.flow_hook import build_runner
 from leadbridge.nurture.workflow_rules import load_workflows, rules_path
 from leadbridge.nurture.workflow_state import WorkflowState
 from leadbridge.store.db import Store

@@ -138,6 +138,8 @@ class SmtpSettings(_Section):
     port: int = Field(default=587, ge=1, le=65535)
     sender: str = Field(pattern=r"^[^@\s]+@[^@\s]+$")
     starttls: bool = True
+    # A CA bundle to trust for STARTTLS instead of the system's (a private CA, a test server).
+    ca_file: Path | None = None
     username: str | None = Field(default=None, min_length=1)
     password: Annotated[Any, BeforeValidator(_secret_ref)] = None
     timeout_seconds: float = Field(default=30.0, gt=0)

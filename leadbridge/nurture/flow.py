@@ -1,95 +1,39 @@
-"""`run_workflows`: detect trigger occurrences since the last run, then execute the due steps.
+"""`WorkflowRunner`: record new trigger occurrences, then execute the due steps exactly once.
 
-Detection reads three sources, each behind its own cursor in the state store: saved scores
-(threshold crossings), sync lineage (fields leadbridge carried between the systems, e.g. the SQL
-flag set in Salesforce) and HubSpot events. Occurrences become execution rows whose unique key
-makes detection idempotent; due rows are claimed and run by the protocol in
-leadbridge.nurture.actions. On the very first run only recent inputs count (scores of the last
-day, events within the longest delay), so enabling workflows does not replay old history.
+Detection (leadbridge.nurture.flow_detect) turns scores, lineage and events into execution rows
+whose unique key makes it idempotent; due rows are claimed and run by the protocol described in
+leadbridge.nurture.actions, with each lead read fresh (leadbridge.nurture.flow_leads). Rows with
+a CRM step left run under the pair's lease (`pair:<name>`, the lease sync and scoring take),
+renewed row by row: when a sync or scoring run holds it, the run reports "locked" and those
+rows stay due for the next run. The scheduler's hook and `build_runner` are in
+leadbridge.nurture.flow_hook.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import logging
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from leadbridge.config import LoadedConfig
 from leadbridge.config_setup import WorkflowSettings
 from leadbridge.connectors.hubspot.connector import HubSpotConnector
-from leadbridge.connectors.hubspot.events import Event
 from leadbridge.connectors.salesforce.connector import SalesforceConnector
 from leadbridge.errors import LeadbridgeError
-from leadbridge.nurture.actions import ActionExecutor, Lead, Outcome, Step
+from leadbridge.nurture.actions import ActionExecutor, Outcome, Step
+from leadbridge.nurture.flow_detect import Detector
+from leadbridge.nurture.flow_leads import LeadReader
+from leadbridge.nurture.flow_types import FlowOptions, Planned, WorkflowReport
 from leadbridge.nurture.state import ScoringState
-from leadbridge.nurture.workflow_rules import Workflow, WorkflowRules, load_workflows, rules_path
+from leadbridge.nurture.workflow_errors import WorkflowErrors
+from leadbridge.nurture.workflow_model import WorkflowRules
 from leadbridge.nurture.workflow_state import WorkflowState
-from leadbridge.nurture.workflows import (
-    Occurrence,
-    event_occurrences,
-    field_changes,
-    score_crossings,
-    segment_check,
-)
+from leadbridge.nurture.workflows import Occurrence, segment_check
 from leadbridge.store.columns import utcnow
 from leadbridge.store.db import Store
 from leadbridge.store.models import WorkflowExecution
 from leadbridge.sync.mapping import PairMapping
-from leadbridge.sync.snapshot import Snapshot
 from leadbridge.sync.state import SyncState
-
-log = logging.getLogger(__name__)
-_LEAD_FIELDS = ("firstname", "lastname", "email", "company")
-_SF_FIELDS = ("FirstName", "LastName", "Email", "Company", "OwnerId")
-
-
-@dataclass(frozen=True)
-class FlowOptions:
-    """How a workflows run behaves."""
-
-    claim_ttl: timedelta = timedelta(minutes=15)  # a running row older than this is re-claimed
-    overlap: timedelta = timedelta(minutes=5)
-    first_run_lookback: timedelta = timedelta(days=1)
-    retry_after: timedelta = timedelta(minutes=10)
-    max_attempts: int = 8
-
-
-@dataclass
-class WorkflowReport:
-    """What one workflows run did."""
-
-    run_id: int | None = None
-    outcome: str = "running"
-    detected: int = 0
-    done: int = 0
-    failed: int = 0
-    unknown: int = 0
-    skipped: int = 0
-    retrying: int = 0
-    message: str = ""
-    executions: list[dict[str, Any]] = field(default_factory=list)
-
-    def as_dict(self) -> dict[str, Any]:
-        """JSON-ready form."""
-        return dict(vars(self))
-
-
-@dataclass(frozen=True)
-class Planned:
-    """What dry-run says about one occurrence."""
-
-    workflow: str
-    hubspot_id: str
-    salesforce_id: str
-    occurrence: str
-    due_at: datetime
-    verdict: str  # "fires now", "scheduled", "not in segment", "already running"
-    reason: str
-    conditions: tuple[str, ...] = ()
 
 
 class WorkflowRunner:
@@ -111,21 +55,41 @@ class WorkflowRunner:
     ) -> None:
         self.rules = rules
         self.mapping = mapping
-        self.hubspot = hubspot
-        self.salesforce = salesforce
-        self.threshold = threshold
         self.options = options or FlowOptions()
         self.state = WorkflowState(store=store, pair=mapping.name)
-        self.scores = ScoringState(store=store, pair=mapping.name)
+        self.errors = WorkflowErrors(store=store, pair=mapping.name)
         self.sync_state = SyncState(store=store, pair=mapping.name)
         self.holder = uuid.uuid4().hex[:12]
+        self.lease = f"pair:{mapping.name}"
+        scores = ScoringState(store=store, pair=mapping.name)
+        chosen = settings or WorkflowSettings()
+        self.detector = Detector(
+            rules=rules,
+            mapping=mapping,
+            state=self.state,
+            hubspot=hubspot,
+            threshold=threshold,
+            overlap=self.options.overlap,
+            first_run_lookback=self.options.first_run_lookback,
+        )
+        self.leads = LeadReader(
+            rules=rules,
+            mapping=mapping,
+            state=self.state,
+            scores=scores,
+            hubspot=hubspot,
+            salesforce=salesforce,
+            threshold=threshold,
+            locale_field=chosen.locale_field,
+        )
         self.executor = ActionExecutor(
-            settings=settings or WorkflowSettings(),
+            settings=chosen,
             sla_hours=sla_hours,
             hubspot=hubspot,
             salesforce=salesforce,
             mapping=mapping,
-            scoring_state=self.scores,
+            scoring_state=scores,
+            errors=self.errors,
             source=source,
         )
 
@@ -136,11 +100,19 @@ class WorkflowRunner:
         at = now or utcnow()
         report = WorkflowReport(run_id=self.sync_state.start_run(kind="workflows", dry_run=False))
         try:
-            report.detected = self.state.record(self.detect(at, save=True), now=at)
-            stale = at - self.options.claim_ttl
-            for row in self.state.due(now=at, stale_before=stale):
-                self._execute(row, at, report)
-            report.outcome = "partial" if report.failed or report.unknown else "ok"
+            found = self.detector.detect(now=at)
+            report.detected = self.state.record(found.occurrences, now=at)
+            self.detector.save(found, now=at)
+            report.reopened = self.errors.reopen_retried(now=at)
+            self._run_due(at, report)
+            if report.locked:
+                report.outcome = "locked"
+                report.message = (
+                    f"a sync or scoring run holds {self.lease}: {report.locked} due "
+                    "execution(s) left for the next run"
+                )
+            else:
+                report.outcome = "partial" if report.failed or report.unknown else "ok"
         except LeadbridgeError as error:
             report.outcome = "failed"
             report.message = str(error)
@@ -158,7 +130,7 @@ class WorkflowRunner:
     def dry_run(self, *, now: datetime | None = None) -> list[Planned]:
         """What would fire now and why; reads only, writes nothing."""
         at = now or utcnow()
-        found = self.detect(at, save=False)
+        found = self.detector.detect(now=at).occurrences
         known = self.state.known(self.state.key_of(o) for o in found)
         fresh = [o for o in found if self.state.key_of(o) not in known]
         waiting = [
@@ -167,14 +139,14 @@ class WorkflowRunner:
         ]
         planned = []
         for occ in dict.fromkeys([*waiting, *fresh]):
-            wf = self._workflow(occ.workflow)
+            wf = self.rules.named(occ.workflow)
             if wf is None:
                 continue
             verdict = "fires now" if occ.due_at <= at else "scheduled"
             lines: list[str] = []
             if verdict == "fires now" and wf.segments:
-                lead = self._lead(occ.hubspot_id, occ.salesforce_id)
-                ok, lines = segment_check(wf.segments, lead.values, self._events(wf, lead))
+                lead = self.leads.lead(hubspot_id=occ.hubspot_id, salesforce_id=occ.salesforce_id)
+                ok, lines = segment_check(wf.segments, lead.values, self.leads.events(wf, lead))
                 verdict = verdict if ok else "not in segment"
             planned.append(
                 Planned(
@@ -190,81 +162,48 @@ class WorkflowRunner:
             )
         return planned
 
-    # -- detection --------------------------------------------------------------------------
-
-    def detect(self, now: datetime, *, save: bool) -> list[Occurrence]:
-        """Occurrences since the cursors (moved forward only when `save`)."""
-        flows = self.rules.enabled()
-        found: list[Occurrence] = []
-        scored = [w for w in flows if w.trigger.kind == "score_crossed"]
-        if scored:
-            since = self._since("scores", now, self.options.first_run_lookback)
-            lowest = min(w.trigger.threshold or self.threshold for w in scored)
-            seen = self.state.scores_since(since, minimum=lowest)
-            found += score_crossings(scored, seen, default_threshold=self.threshold)
-            newest = max((s.computed_at for s in seen), default=None)
-            if save and newest is not None:
-                self.state.save_cursor("scores", newest.isoformat(), now=now)
-        watched = [w for w in flows if w.trigger.kind == "field_changed"]
-        if watched:
-            aliases = {w.trigger.field: self._aliases(w.trigger.field) for w in watched}
-            names = {n for group in aliases.values() for n in group}
-            last = int(self.state.cursor("lineage") or 0)
-            changes, newest_id = self.state.changes_since(last, fields=names)
-            found += field_changes(watched, changes, aliases=aliases, at=now)
-            if save and newest_id != last:
-                self.state.save_cursor("lineage", f"{newest_id:020d}", now=now)
-        timed = [w for w in flows if w.trigger.kind == "event"]
-        if timed:
-            longest = max(w.trigger.delay for w in timed) + self.options.first_run_lookback
-            since = self._since("events", now, longest)
-            events = [e for page in self.hubspot.read_events(since=since) for e in page.events]
-            links = self.state.links({e.contact_id for e in events})
-            found += event_occurrences(
-                timed, events, links={k: v.salesforce_id for k, v in links.items()}
-            )
-            newest_event = max((e.occurred_at for e in events), default=None)
-            if save and newest_event is not None:
-                self.state.save_cursor("events", newest_event.isoformat(), now=now)
-        return found
-
-    def _since(self, name: str, now: datetime, lookback: timedelta) -> datetime:
-        saved = self.state.cursor(name)
-        if saved is None:
-            return now - lookback
-        return datetime.fromisoformat(saved) - self.options.overlap
-
-    def _aliases(self, name: str) -> frozenset[str]:
-        for entry in self.mapping.fields:
-            if name in (entry.hubspot, entry.salesforce):
-                return frozenset({entry.hubspot, entry.salesforce})
-        return frozenset({name})
-
-    def _workflow(self, name: str) -> Workflow | None:
-        return next((w for w in self.rules.enabled() if w.name == name), None)
-
     # -- execution --------------------------------------------------------------------------
+
+    def _run_due(self, now: datetime, report: WorkflowReport) -> None:
+        due = self.state.due(now=now, stale_before=now - self.options.claim_ttl)
+        crm = [row for row in due if self._touches_crm(row)]
+        leased = {row.id for row in crm}
+        for row in due:
+            if row.id not in leased:
+                self._execute(row, now, report)  # e-mail and webhook steps need no lease
+        if not crm:
+            return
+        try:
+            for n, row in enumerate(crm):
+                # Taken (or renewed) per row and never waited for: a long run keeps it, and a
+                # run that lost it after expiry stops instead of racing the sync.
+                if not self.sync_state.acquire_lease(
+                    name=self.lease, holder=self.holder, ttl=self.options.lease_ttl
+                ):
+                    report.locked = len(crm) - n
+                    return
+                self._execute(row, now, report)
+        finally:
+            self.sync_state.release_lease(name=self.lease, holder=self.holder)
+
+    def _touches_crm(self, row: WorkflowExecution) -> bool:
+        wf = self.rules.named(row.workflow)
+        return wf is not None and any(a.touches_crm for a in wf.actions[row.progress :])
 
     def _execute(self, row: WorkflowExecution, now: datetime, report: WorkflowReport) -> None:
         stale = now - self.options.claim_ttl
         claimed = self.state.claim(row.id or 0, holder=self.holder, now=now, stale_before=stale)
         if claimed is None:
             return  # another runner has it, or finished it meanwhile
-        wf = self._workflow(claimed.workflow)
+        wf = self.rules.named(claimed.workflow)
         result: list[dict[str, Any]] = [dict(e) for e in claimed.result]
         if wf is None:
-            self._finish(
-                claimed,
-                now,
-                report,
-                "skipped",
-                claimed.progress,
-                [*result, _entry(-1, "rules", "skipped", "the workflow is gone or disabled")],
-            )
+            gone = _entry(-1, "rules", "skipped", "the workflow is gone or disabled")
+            self._finish(claimed, now, report, "skipped", claimed.progress, [*result, gone])
             return
-        lead = self._lead(claimed.hubspot_id, claimed.salesforce_id)
+        lead = self.leads.lead(hubspot_id=claimed.hubspot_id, salesforce_id=claimed.salesforce_id)
         if claimed.progress == 0 and wf.segments and not _find(result, -1):
-            ok, lines = segment_check(wf.segments, lead.values, self._events(wf, lead))
+            ok, lines = segment_check(wf.segments, lead.values, self.leads.events(wf, lead))
             result.append(_entry(-1, "conditions", "met" if ok else "not met", "; ".join(lines)))
             if not ok:
                 self._finish(claimed, now, report, "skipped", 0, result)
@@ -278,8 +217,7 @@ class WorkflowRunner:
             resumed=claimed.attempts > 1,
             turn=self.state.turn(claimed),
         )
-        progress = claimed.progress
-        for index in range(progress, len(wf.actions)):
+        for index in range(claimed.progress, len(wf.actions)):
             action = wf.actions[index]
             previous = _find(result, index)
             if previous is not None and previous["status"] == "started" and not action.idempotent:
@@ -306,9 +244,8 @@ class WorkflowRunner:
             if not self._save(claimed, now, index + 1, result):
                 return
         unknown = any(e["status"] == "unknown" for e in result)
-        self._finish(
-            claimed, now, report, "unknown" if unknown else "done", len(wf.actions), result
-        )
+        final = "unknown" if unknown else "done"
+        self._finish(claimed, now, report, final, len(wf.actions), result)
 
     def _save(
         self, row: WorkflowExecution, now: datetime, progress: int, result: list[Any]
@@ -363,62 +300,6 @@ class WorkflowRunner:
         setattr(report, counts[status], getattr(report, counts[status]) + 1)
         report.executions.append(_summary(row, status, result))
 
-    # -- lead values ------------------------------------------------------------------------
-
-    def _lead(self, hubspot_id: str, salesforce_id: str) -> Lead:
-        link = self.state.links([hubspot_id]).get(hubspot_id) if hubspot_id else None
-        lead = Lead(
-            hubspot_id=hubspot_id,
-            salesforce_id=salesforce_id or (link.salesforce_id if link else ""),
-            salesforce_type=link.salesforce_type if link else "Lead",
-            threshold=self.threshold,
-            linked=link is not None,
-        )
-        if link is not None and link.snapshot:
-            snap = Snapshot.from_data(link.snapshot)
-            lead.values.update(snap.salesforce)
-            lead.values.update(snap.hubspot)
-        wanted = {
-            n
-            for w in self.rules.enabled()
-            for s in w.segments
-            if s.attribute
-            for n in (s.attribute.field,)
-        }
-        locale = self.executor.settings.locale_field
-        if lead.salesforce_id:
-            names = [
-                n
-                for n in (*_SF_FIELDS, *wanted)
-                if self.salesforce.describe(lead.salesforce_type).field(n) is not None
-            ]
-            for record in self.salesforce.read_by_keys(
-                lead.salesforce_type, key_field="Id", keys=[lead.salesforce_id], fields=names
-            ):
-                lead.values.update(record.values)
-        if hubspot_id:
-            schema = self.hubspot.describe(self.mapping.hubspot_object)
-            names = [
-                n
-                for n in (*_LEAD_FIELDS, *wanted, *([locale] if locale else []))
-                if schema.field(n) is not None
-            ]
-            for record in self.hubspot.read_by_keys(
-                self.mapping.hubspot_object,
-                key_field="hs_object_id",
-                keys=[hubspot_id],
-                fields=names,
-            ):
-                lead.values.update({k: v for k, v in record.values.items() if v not in (None, "")})
-            saved = self.scores.scores([hubspot_id]).get(hubspot_id)
-            lead.score = saved.total if saved is not None else None
-        return lead
-
-    def _events(self, wf: Workflow, lead: Lead) -> list[Event]:
-        if not lead.hubspot_id or not any(s.attribute is None for s in wf.segments):
-            return []
-        return [e for p in self.hubspot.read_events(contact_id=lead.hubspot_id) for e in p.events]
-
 
 def _entry(index: int, action: str, status: str, detail: str) -> dict[str, Any]:
     return {"step": index, "action": action, "status": status, "detail": detail[:1000]}
@@ -447,71 +328,4 @@ def _summary(row: WorkflowExecution, status: str, result: list[Any]) -> dict[str
     }
 
 
-def build_runner(
-    loaded: LoadedConfig,
-    *,
-    store: Store,
-    hubspot: HubSpotConnector,
-    salesforce: SalesforceConnector,
-    mapping: PairMapping,
-    rules: WorkflowRules | None = None,
-) -> WorkflowRunner:
-    """A runner configured from the settings ([workflows], [sla], [scoring])."""
-    s = loaded.settings
-    return WorkflowRunner(
-        rules=rules or load_workflows(rules_path(loaded)),
-        mapping=mapping,
-        store=store,
-        hubspot=hubspot,
-        salesforce=salesforce,
-        settings=s.workflows,
-        sla_hours=s.sla.first_contact_hours,
-        threshold=s.scoring.threshold,
-        source=loaded.source,
-    )
-
-
-def after_sync_hook(jobs: Any) -> Callable[[str], None]:
-    """The scheduler's step after each sync of a contact pair: scoring, then due workflows.
-
-    Each part runs only when its rules file exists, so a config without them just syncs.
-    """
-    from leadbridge.nurture.rules import rules_from_config
-    from leadbridge.nurture.rules import rules_path as scoring_path
-    from leadbridge.nurture.runner import ScoringRunner
-
-    def hook(pair: str) -> None:
-        mapping = jobs.mappings.get(pair)
-        hubspot = jobs.hubspot
-        if mapping is None or mapping.hubspot_object != "contacts":
-            return
-        if not isinstance(hubspot, HubSpotConnector):
-            return
-        if not isinstance(jobs.salesforce, SalesforceConnector):
-            return
-        loaded: LoadedConfig = jobs.loaded
-        try:
-            if scoring_path(loaded).exists():
-                scored = ScoringRunner(
-                    mapping=mapping,
-                    rules=rules_from_config(loaded),
-                    store=jobs.store,
-                    hubspot=hubspot,
-                    salesforce=jobs.salesforce,
-                    fields=loaded.settings.fields,
-                ).run()
-                log.info("scoring of %s: %s", pair, scored.outcome)
-            if rules_path(loaded).exists():
-                runner = build_runner(
-                    loaded,
-                    store=jobs.store,
-                    hubspot=hubspot,
-                    salesforce=jobs.salesforce,
-                    mapping=mapping,
-                )
-                report = runner.run()
-                log.info("workflows of %s: %s (%d done)", pair, report.outcome, report.done)
-        except LeadbridgeError as error:
-            log.error("nurture step after the sync of %s failed: %s", pair, error)
-
-    return hook
+__all__ = ["FlowOptions", "Planned", "WorkflowReport", "WorkflowRunner"]

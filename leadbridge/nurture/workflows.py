@@ -20,7 +20,7 @@ from typing import Any, Literal
 from leadbridge.connectors.hubspot.events import Event
 from leadbridge.nurture.rules import BehaviourRule
 from leadbridge.nurture.scoring import matches, matches_event
-from leadbridge.nurture.workflow_rules import Segment, Trigger, Workflow
+from leadbridge.nurture.workflow_model import Segment, Trigger, Workflow
 
 Locale = Literal["en", "ja"]
 

@@ -48,7 +48,7 @@ class EmbeddedScheduler:
         holder: str | None = None,
         after_sync: Callable[[str], None] | None = None,
     ) -> None:
-        from leadbridge.nurture.flow import after_sync_hook  # the nurture layer builds on sync
+        from leadbridge.nurture.flow_hook import after_sync_hook  # the nurture layer builds on sync
 
         self.jobs = jobs
         self.on_report = on_report

@@ -11,13 +11,11 @@ from typing import Any
 import pytest
 
 from leadbridge.nurture.flow import WorkflowReport
-from leadbridge.nurture.rules import load_rules
 from leadbridge.nurture.workflow_state import WorkflowState
 from leadbridge.nurture.workflows import execution_key
-from leadbridge.sandbox.runtime import RunningSandbox, SandboxOptions
 from leadbridge.store.db import Store
 from tests.nurture import workflow_world as ww
-from tests.nurture.test_runner_sandbox import ROOT, World, quiet
+from tests.nurture.test_runner_sandbox import World, quiet
 
 MQL_FLOW = {
     "name": "mql handover",
@@ -37,9 +35,7 @@ MQL_FLOW = {
 
 @pytest.fixture
 def world(store: Store, tmp_path: Path) -> Iterator[World]:
-    rules = load_rules(ROOT / "rules" / "scoring.toml")
-    with RunningSandbox(options=SandboxOptions(folder=tmp_path / "sbx", leads=6)) as sandbox:
-        yield World(sandbox, store, rules)
+    yield from ww.sandbox_world(store, tmp_path)
 
 
 @pytest.fixture
@@ -50,15 +46,6 @@ def mailbox() -> Iterator[tuple[ww.Mailbox, int]]:
 @pytest.fixture
 def hooks() -> Iterator[tuple[ww.Hooks, str]]:
     yield from ww.webhook_server()
-
-
-def members(world: World, name: str) -> set[str]:
-    portal = world.sandbox.hubspot.portal
-    found = [item for item in portal.lists.all_lists() if item["name"] == name]
-    if not found:
-        return set()
-    page = portal.lists.memberships(list_id=found[0]["listId"], limit=100)
-    return {str(row["recordId"]) for row in page["results"]}
 
 
 def test_crossing_50_sends_one_email_however_often_it_runs(
@@ -84,7 +71,7 @@ def test_crossing_50_sends_one_email_however_often_it_runs(
     assert message["To"] == ww.RECIPIENT
     assert message["Subject"].startswith("New MQL ")
     assert message["Message-ID"].endswith("@leadbridge>")
-    assert hot in members(world, "MQL nurturing")
+    assert hot in ww.members(world, "MQL nurturing")
     assert len(received.received) == 1
     headers, body = received.received[0]
     assert headers["Idempotency-Key"].endswith(".2")
@@ -123,7 +110,7 @@ def test_a_crash_after_sending_never_sends_twice(
     steps = {s["step"]: s["status"] for s in history[0].result}
     assert steps == {0: "unknown", 1: "done"}
     assert history[0].status == "unknown"
-    assert hot in members(world, "MQL nurturing")
+    assert hot in ww.members(world, "MQL nurturing")
     assert restarted.run(now=now + timedelta(hours=2)).unknown == 0
 
 
@@ -133,12 +120,12 @@ def test_a_crash_before_sending_sends_once_after_restart(
     box, port = mailbox
     ww.make_mql(world)
     runner = ww.runner(world, ww.rules(MQL_FLOW), ww.settings(port))
-    import leadbridge.nurture.actions as actions
+    import leadbridge.nurture.action_delivery as delivery
 
     def down(*_args: Any, **_kwargs: Any) -> Any:
         raise ConnectionRefusedError("mail server down")
 
-    monkeypatch.setattr(actions.smtplib, "SMTP", down)
+    monkeypatch.setattr(delivery.smtplib, "SMTP", down)
     now = datetime.now(UTC)
     assert runner.run(now=now).retrying == 1
     monkeypatch.undo()
@@ -223,13 +210,13 @@ def test_a_download_fires_the_three_day_step_once_after_the_delay(
     now = datetime.now(UTC)
     assert runner.run(now=now).detected == 1
     assert runner.run(now=now + timedelta(days=2, hours=23)).done == 0
-    assert hubspot_id not in members(world, "Webinar invitation")
+    assert hubspot_id not in ww.members(world, "Webinar invitation")
     planned = runner.dry_run(now=now + timedelta(days=3, minutes=1))
     assert [p.verdict for p in planned] == ["fires now"]
     # A restart in between: a new runner finds the step in the store.
     restarted = ww.runner(world, ww.rules(flow), ww.settings(port))
     assert restarted.run(now=now + timedelta(days=3, minutes=1)).done == 1
-    assert hubspot_id in members(world, "Webinar invitation")
+    assert hubspot_id in ww.members(world, "Webinar invitation")
     assert restarted.run(now=now + timedelta(days=4)).done == 0
     key = execution_key(
         pair=world.mapping.name, workflow="webinar invitation", lead=hubspot_id, occurrence=""
@@ -253,4 +240,4 @@ def test_segments_skip_leads_outside_them(world: World, mailbox: tuple[ww.Mailbo
     }
     report = ww.runner(world, ww.rules(flow), ww.settings(port)).run()
     assert report.skipped == 1
-    assert hubspot_id not in members(world, "IT case studies")
+    assert hubspot_id not in ww.members(world, "IT case studies")
