@@ -28,6 +28,8 @@ from leadbridge.cli_common import (
 )
 from leadbridge.connectors.base import Connector, Side
 from leadbridge.errors import ConfigError, LeadbridgeError
+from leadbridge.nurture.state import QUEUE_PAIR as SCORING_QUEUE
+from leadbridge.nurture.workflow_errors import QUEUE_PAIR as WORKFLOWS_QUEUE
 from leadbridge.store.db import Store
 from leadbridge.store.models import ErrorQueueItem, Lineage
 from leadbridge.sync.lineage import (
@@ -237,7 +239,7 @@ def errors_retry(
     pair: PairOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Make entries due now: the next `leadbridge sync` re-reads and re-plans their records."""
+    """Make entries due now: the next sync, scoring or workflows run (by pair) takes them up."""
     if (item_id is None) == (not every):
         raise BadValueError("ID / --all", "give an ID or --all (not both)")
     if pair and not every:
@@ -247,10 +249,11 @@ def errors_retry(
             store, ids=[item_id] if item_id is not None else [], every=every, pair=pair
         )
     rows = [
-        {**error_dict(item), "reread_side": side, "reread_record": record}
+        {**error_dict(item), "reread_side": side, "reread_record": record,
+         "retried_by": retried_by(item.pair)}
         for item in items
         for side, record in [retried_record(item)]
-    ]
+    ]  # fmt: skip
     if as_json:
         emit_json({"marked": rows})
         return
@@ -264,8 +267,8 @@ def errors_retry(
         "record",
         "refused by",
         "category",
-        title=f"{len(rows)} entr{'y' if len(rows) == 1 else 'ies'} due now; "
-        "the next `leadbridge sync` re-reads and re-plans:",
+        "retried by",
+        title=f"{len(rows)} entr{'y' if len(rows) == 1 else 'ies'} due now:",
     )
     for row in rows:
         table.add_row(
@@ -275,8 +278,18 @@ def errors_retry(
             row["reread_record"],
             f"{row['side']} {row['record_id']}",
             row["category"],
+            row["retried_by"],
         )
     out.print(table)
+
+
+def retried_by(pair: str) -> str:
+    """What takes up a retried entry of this queue pair."""
+    if pair == WORKFLOWS_QUEUE:
+        return "next `leadbridge workflows run` redoes the failed step"
+    if pair == SCORING_QUEUE:
+        return "next `leadbridge score` writes the score again"
+    return "next `leadbridge sync` re-reads and re-plans"
 
 
 @errors_app.command("export")

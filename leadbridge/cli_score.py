@@ -21,7 +21,7 @@ from leadbridge.config import LoadedConfig
 from leadbridge.connectors.factory import hubspot_from_config, salesforce_from_config
 from leadbridge.errors import ConfigError
 from leadbridge.nurture.rules import Rules, rules_from_config, rules_path
-from leadbridge.nurture.runner import ScoringReport, ScoringRunner
+from leadbridge.nurture.runner import ScoringOptions, ScoringReport, ScoringRunner
 from leadbridge.nurture.scoring import Score
 from leadbridge.store.db import Store
 from leadbridge.sync.mapping import PairMapping, load_mapping
@@ -107,11 +107,16 @@ def score_command(
             hubspot=hubspot_from_config(loaded),
             salesforce=salesforce_from_config(loaded),
             fields=loaded.settings.fields,
+            options=ScoringOptions(chunk=loaded.settings.scoring.batch_leads),
         )
         report = runner.score_one(lead) if lead else runner.run()
         if decay and lead is None and report.outcome == "ok":
             decayed = runner.decay_pass()
             report.scores.update(decayed.scores)
+            report.scored += decayed.scored
+            report.changed += decayed.changed
+            report.mqls += decayed.mqls
+            report.new_mqls += decayed.new_mqls
             report.written = {s: report.written[s] + decayed.written[s] for s in report.written}
             report.failed += decayed.failed
     finally:

@@ -1,4 +1,4 @@
-"""`leadbridge workflows list|dry-run|history`: the hand-over and nurturing workflows."""
+"""`leadbridge workflows list|dry-run|run|history`: the hand-over and nurturing workflows."""
 
 from __future__ import annotations
 
@@ -8,7 +8,14 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from leadbridge.cli_common import JsonOption, emit_json, handles_errors, out, state_of
+from leadbridge.cli_common import (
+    EXIT_PROBLEMS,
+    JsonOption,
+    emit_json,
+    handles_errors,
+    out,
+    state_of,
+)
 from leadbridge.cli_score import _contact_mapping
 from leadbridge.connectors.factory import hubspot_from_config, salesforce_from_config
 from leadbridge.nurture.actions import describe
@@ -100,6 +107,41 @@ def dry_run_command(
         lead = p.hubspot_id or p.salesforce_id
         table.add_row(p.workflow, lead, p.verdict, f"{p.due_at:%Y-%m-%d %H:%M}", why)
     out.print(table)
+
+
+@workflows_app.command("run")
+@handles_errors
+def run_command(ctx: typer.Context, file: FileOption = None, as_json: JsonOption = False) -> None:
+    """Fire the steps due now, once (what `leadbridge run` does after each sync).
+
+    Exit 1 when a step failed, its outcome is unknown, or another run held the pair.
+    """
+    loaded = state_of(ctx).config()
+    store = Store.open(database_url=loaded.settings.state.database_url)
+    try:
+        runner = build_runner(
+            loaded,
+            store=store,
+            hubspot=hubspot_from_config(loaded),
+            salesforce=salesforce_from_config(loaded),
+            mapping=_contact_mapping(loaded),
+            rules=load_workflows(rules_path(loaded, file)),
+        )
+        report = runner.run()
+    finally:
+        store.close()
+    if as_json:
+        emit_json(report.as_dict())
+    else:
+        counts = (
+            f"{report.detected} trigger(s), {report.done} step(s) done, {report.failed} failed, "
+            f"{report.unknown} unknown, {report.retrying} retrying, {report.locked} locked"
+        )
+        out.print(f"workflows: {report.outcome}; {counts}")
+        if report.message:
+            out.print(report.message)
+    problems = report.failed or report.unknown or report.locked or report.outcome != "ok"
+    raise typer.Exit(EXIT_PROBLEMS if problems else 0)
 
 
 @workflows_app.command("history")

@@ -92,6 +92,8 @@ class ScoringSettings(_Section):
 
     threshold: int = Field(default=50, ge=1)
     rules_file: Path | None = None
+    # Leads read, scored, written back and committed together: bounds a run's memory.
+    batch_leads: int = Field(default=20_000, ge=100, le=1_000_000)
 
 
 class SlaSettings(_Section):

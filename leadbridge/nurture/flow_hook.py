@@ -15,7 +15,7 @@ from leadbridge.errors import LeadbridgeError
 from leadbridge.nurture.flow import WorkflowRunner
 from leadbridge.nurture.rules import rules_from_config
 from leadbridge.nurture.rules import rules_path as scoring_path
-from leadbridge.nurture.runner import ScoringRunner
+from leadbridge.nurture.runner import ScoringOptions, ScoringRunner
 from leadbridge.nurture.workflow_rules import WorkflowRules, load_workflows, rules_path
 from leadbridge.store.db import Store
 from leadbridge.sync.mapping import PairMapping
@@ -82,6 +82,10 @@ def after_sync_hook(jobs: Any) -> Callable[[str], None]:
                     hubspot=hubspot,
                     salesforce=jobs.salesforce,
                     fields=loaded.settings.fields,
+                    # The scheduler logs counts only: no per-lead scores held for a report.
+                    options=ScoringOptions(
+                        chunk=loaded.settings.scoring.batch_leads, keep_scores=False
+                    ),
                 ).run()
                 log.info("scoring of %s: %s", pair, scored.outcome)
             if rules_path(loaded).exists():

@@ -8,6 +8,7 @@ the password as {env = ...}.
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,7 +16,9 @@ from pathlib import Path
 import pytest
 import tomli_w
 from sqlmodel import col, select
+from typer.testing import CliRunner
 
+from leadbridge.cli import app
 from leadbridge.cli_sandbox import sandbox_config
 from leadbridge.config import load_config
 from leadbridge.connectors.factory import hubspot_from_sandbox, salesforce_from_sandbox
@@ -127,4 +130,35 @@ def test_run_syncs_scores_and_sends_the_mql_email_once(
     # The scheduler calls the same hook after every sync: nothing fires twice.
     assert sync_jobs.run(PAIR).outcome == "ok"
     scheduler.after_sync(PAIR)
+    assert len(box.messages) == 1
+
+
+def test_the_cli_scores_then_fires_due_steps_once(
+    jobs: tuple[SyncJobs, RunningSandbox, ww.SecureMailbox], tmp_path: Path
+) -> None:
+    sync_jobs, sandbox, box = jobs
+    config = str(tmp_path / "leadbridge.toml")
+    assert sync_jobs.run(PAIR).outcome == "ok"
+    with sync_jobs.store.session() as session:
+        hot = session.exec(select(Link.hubspot_id).order_by(col(Link.id))).first()
+    assert hot is not None
+    portal = sandbox.hubspot.portal
+    portal.update_object(
+        object_type="contacts", object_id=hot, body={"properties": {"jobtitle": "CTO"}}
+    )
+    for kind in ("form_submission", "webinar_attended", "webinar_attended", "form_submission"):
+        portal.record_event(object_id=hot, event_type=kind, properties={})
+    scored = CliRunner().invoke(app, ["--config", config, "score", "--json"])
+    assert scored.exit_code == 0, scored.output
+    assert json.loads(scored.stdout)["run"]["new_mqls"] >= 1
+
+    fired = CliRunner().invoke(app, ["--config", config, "workflows", "run", "--json"])
+    assert fired.exit_code == 0, fired.output
+    report = json.loads(fired.stdout)
+    assert (report["outcome"], report["failed"], report["unknown"]) == ("ok", 0, 0)
+    assert report["done"] >= 1
+    assert len(box.messages) == 1
+    again = CliRunner().invoke(app, ["--config", config, "workflows", "run"])
+    assert again.exit_code == 0, again.output
+    assert "0 step(s) done" in again.stdout
     assert len(box.messages) == 1
