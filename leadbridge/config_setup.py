@@ -146,6 +146,17 @@ class SmtpSettings(_Section):
     password: Annotated[Any, BeforeValidator(_secret_ref)] = None
     timeout_seconds: float = Field(default=30.0, gt=0)
 
+    @model_validator(mode="after")
+    def _no_login_in_clear(self) -> SmtpSettings:
+        if (self.username is not None or self.password is not None) and not self.starttls:
+            raise PydanticCustomError(
+                "login_in_clear",
+                "a login (username/password) needs starttls = true: without it the password "
+                "would cross the network in clear",
+                {},
+            )
+        return self
+
     def password_ref(self) -> SecretRef | None:
         """The password's secret reference (None for a server without login)."""
         return cast("SecretRef | None", self.password)

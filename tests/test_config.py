@@ -126,6 +126,13 @@ def test_no_file_means_defaults() -> None:
             id="http-instance-url",
         ),
         pytest.param(
+            "[workflows.smtp]\nhost = 'mail.example.com'\nsender = 'a@example.com'\n"
+            "starttls = false\nusername = 'leadbridge'\npassword = { env = 'SMTP_PASSWORD' }\n",
+            ["workflows.smtp", "starttls = true", "in clear"],
+            "config.example.toml",
+            id="smtp-login-in-clear",
+        ),
+        pytest.param(
             "[[sync.pairs]]\nname = 'a'\nmapping = 'a.toml'\n[[sync.pairs]]\nname = 'a'\n"
             "mapping = 'b.toml'\n",
             ["sync.pairs", "unique", "a"],
