@@ -98,6 +98,8 @@ def _is_write(system: System, endpoint: str) -> bool:
         return endpoint.startswith("POST ") and endpoint.endswith(
             ("/batch/update", "/batch/create", "/batch/upsert")
         )
+    if "/jobs/ingest" in endpoint:
+        return True  # a Bulk 2.0 job: create, upload, close, poll, results
     return "/composite/sobjects" in endpoint and not endpoint.startswith("GET ")
 
 
@@ -156,6 +158,8 @@ def _step(
         row[f"writeback_calls_{system}"] = sum(
             n for endpoint, n in endpoints[system].items() if _is_write(system, endpoint)
         )
+        # The minimum through the record-at-a-time batch APIs (Collections, batch update); a
+        # Salesforce write-back above 10,000 records a batch goes to Bulk 2.0, below it.
         row[f"writeback_minimum_{system}"] = math.ceil(written / BATCH[system])
     row.update(
         {
