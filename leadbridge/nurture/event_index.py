@@ -10,9 +10,12 @@ depend on which form its events came in.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from array import array
-from collections.abc import Container, Iterable, Iterator
+from collections.abc import Container, Iterable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from leadbridge.connectors.hubspot.events import Event
 from leadbridge.nurture.rules import BehaviourRule, Rules
@@ -57,6 +60,46 @@ def rule_hits(events: Iterable[Event], rules: Rules) -> Hits:
             if matches_event(rule, event):
                 found.setdefault(index, []).append(micros(event.occurred_at))
     return found
+
+
+def hits_digest(rules: Rules) -> str:
+    """What saved hits depend on: each behaviour rule's position, event type and filters."""
+    shape = [
+        [rule.event, sorted(rule.url_contains), sorted(rule.properties.items())]
+        for rule in rules.behaviour
+    ]
+    return hashlib.sha256(json.dumps(shape, ensure_ascii=False).encode("utf-8")).hexdigest()
+
+
+def encode_hits(hits: Hits) -> dict[str, Any]:
+    """JSON form for the state store: {"rule index": [microseconds, ...]}."""
+    return {str(index): sorted(times) for index, times in sorted(hits.items())}
+
+
+def decode_hits(data: Mapping[str, Any]) -> Hits:
+    """The inverse of `encode_hits`."""
+    return {int(index): [int(t) for t in times] for index, times in data.items()}
+
+
+def merge_hits(saved: Hits, recent: Hits, *, window_start: int) -> Hits:
+    """Saved hits up to a re-read window's start, plus everything the re-read found after it.
+
+    The re-read returns every event after `window_start` as it stands now, so saved hits inside
+    the window are replaced rather than added to. At the start itself (an "after" bound may or
+    may not include it) each time counts as often as the side that saw it most.
+    """
+    merged: Hits = {}
+    for index in set(saved) | set(recent):
+        kept = [t for t in saved.get(index, ()) if t < window_start]
+        fresh = [t for t in recent.get(index, ()) if t > window_start]
+        at_start = max(
+            list(saved.get(index, ())).count(window_start),
+            list(recent.get(index, ())).count(window_start),
+        )
+        times = kept + [window_start] * at_start + fresh
+        if times:
+            merged[index] = times
+    return merged
 
 
 class _Contact:

@@ -23,7 +23,8 @@ from leadbridge.config_setup import FieldSettings
 from leadbridge.connectors.base import CanonicalValue, Connector, Side, WriteOp, WriteResult
 from leadbridge.connectors.hubspot.connector import HubSpotConnector
 from leadbridge.errors import LeadbridgeError, Recovery
-from leadbridge.nurture.event_index import EventIndex
+from leadbridge.nurture.event_index import EventIndex, encode_hits, hits_digest, micros
+from leadbridge.nurture.hit_source import HitSource
 from leadbridge.nurture.rules import Rules
 from leadbridge.nurture.scoring import Score, score_hits
 from leadbridge.nurture.state import LinkInfo, ScoreRow, ScoringCommit, ScoringState
@@ -109,6 +110,7 @@ class ScoringRunner:
         self.options = options or ScoringOptions()
         self.holder = uuid.uuid4().hex[:12]
         self._early_salesforce: frozenset[str] | None = None  # Salesforce's pre-MQL stage values
+        self.digest = hits_digest(rules)
 
     # -- entry points -----------------------------------------------------------------------
 
@@ -127,7 +129,9 @@ class ScoringRunner:
 
         def one(report: ScoringReport, at: datetime) -> None:
             link = self.state.link_by_salesforce(record_id)
-            self._score({link.hubspot_id if link else record_id}, report, at)
+            wanted = {link.hubspot_id if link else record_id}
+            # One lead asked for by name: its whole history, not what the last run saw.
+            self._score(wanted, report, at, hits=self._hit_source(wanted, reread_all=True))
 
         return self._guarded(one, now)
 
@@ -187,9 +191,13 @@ class ScoringRunner:
         for hubspot_id in wanted:
             moved.pop(hubspot_id, None)
         self.state.touch_links(moved)
-        # A first run read every event there is: no lead needs its history read again.
-        history = recent if cursor is None else None
-        self._score(wanted, report, now, history=history, events_cursor=recent.newest or cursor)
+        if cursor is None:
+            # A first run read every event there is: no lead needs its history read again.
+            hits = HitSource(digest=self.digest, history=recent)
+        else:
+            start = micros(since) // 1000 * 1000 if since is not None else 0  # ms, as sent
+            hits = self._hit_source(wanted, recent=recent, window_start=start)
+        self._score(wanted, report, now, hits=hits, events_cursor=recent.newest or cursor)
 
     def _read_events(self, *, since: datetime | None, only: set[str] | None = None) -> EventIndex:
         index = EventIndex(rules=self.rules, only=only)
@@ -199,16 +207,33 @@ class ScoringRunner:
                 index.newest = page.newest
         return index
 
-    def _history(self, ids: list[str], known: EventIndex | None) -> EventIndex:
-        if known is not None:
-            return known
-        if len(ids) > BULK_EVENTS_AT:
-            return self._read_events(since=None, only=set(ids))
-        index = EventIndex(rules=self.rules)
-        for hubspot_id in ids:
-            for page in self.hubspot.read_events(contact_id=hubspot_id):
-                index.add(page.events)
-        return index
+    def _hit_source(
+        self,
+        ids: set[str],
+        *,
+        recent: EventIndex | None = None,
+        window_start: int = 0,
+        reread_all: bool = False,
+    ) -> HitSource:
+        """Saved hits where they are usable; whole histories read for the other leads."""
+        wanted = sorted(i for i in ids if i)
+        known = set() if reread_all else self.state.with_hits(wanted, digest=self.digest)
+        reread = [i for i in wanted if i not in known]
+        history: EventIndex | None = None
+        if len(reread) > BULK_EVENTS_AT:
+            history = self._read_events(since=None, only=set(reread))
+        elif reread:
+            history = EventIndex(rules=self.rules)
+            for hubspot_id in reread:
+                for page in self.hubspot.read_events(contact_id=hubspot_id):
+                    history.add(page.events)
+        return HitSource(
+            digest=self.digest,
+            history=history,
+            reread=frozenset(reread),
+            recent=recent,
+            window_start=window_start,
+        )
 
     def _score(
         self,
@@ -216,26 +241,25 @@ class ScoringRunner:
         report: ScoringReport,
         now: datetime,
         *,
-        history: EventIndex | None = None,
+        hits: HitSource | None = None,
         events_cursor: datetime | None = None,
     ) -> None:
         ordered = sorted(i for i in ids if i)
-        events = self._history(ordered, history) if ordered else None
+        source = hits if hits is not None else self._hit_source(set(ordered))
         size = max(1, self.options.chunk)
-        starts = range(0, len(ordered), size)
-        for start in starts:
+        for start in range(0, len(ordered), size):
             last = start + size >= len(ordered)
             # The cursor moves with the last chunk only: after a crash the next run reads the
             # same events again and the chunks already written find nothing left to write.
             cursor = events_cursor if last else None
-            self._score_chunk(ordered[start : start + size], events, report, now, cursor)
+            self._score_chunk(ordered[start : start + size], source, report, now, cursor)
         if not ordered and events_cursor is not None:
             self.state.commit(ScoringCommit(events_cursor=events_cursor))
 
     def _score_chunk(
         self,
         ids: list[str],
-        events: EventIndex | None,
+        source: HitSource,
         report: ScoringReport,
         now: datetime,
         events_cursor: datetime | None,
@@ -246,13 +270,13 @@ class ScoringRunner:
         writes: list[tuple[_Lead, Side, str, WriteOp]] = []
         rows: dict[str, ScoreRow] = {}
         for lead in leads:
-            hits = events.hits(lead.hubspot_id) if events is not None else {}
+            previous = saved.get(lead.hubspot_id)
+            hits = source.hits(lead.hubspot_id, previous)
             result = score_hits(lead.attributes, hits, self.rules, now)
             report.scored += 1
             report.mqls += result.is_mql
             if self.options.keep_scores:
                 report.scores[lead.hubspot_id] = result
-            previous = saved.get(lead.hubspot_id)
             mql_since = previous.mql_since if previous is not None else None
             held = lead.current.get(self.fields.hubspot_mql_date)
             if mql_since is None and isinstance(held, datetime):
@@ -273,6 +297,8 @@ class ScoringRunner:
                 rules_digest=self.rules.digest,
                 computed_at=now,
                 mql_since=mql_since,
+                hits=encode_hits(hits),
+                hits_digest=self.digest,
             )
             writes.extend(self._writes(lead, result, mql_since))
         outcomes = self._write_all([(side, obj, op) for _, side, obj, op in writes])

@@ -55,6 +55,8 @@ class ScoreRow:
     computed_at: datetime
     mql_since: datetime | None
     settled: bool = True  # False when a write failed: rescored on the next run
+    hits: dict[str, Any] | None = None  # the events as matched by the rules (event_index)
+    hits_digest: str = ""
 
 
 @dataclass
@@ -95,6 +97,20 @@ class ScoringState:
                     .where(col(LeadScore.hubspot_id).in_(wanted[start : start + IN_LIST]))
                 ).all()
                 found.update({row.hubspot_id: row for row in rows})
+        return found
+
+    def with_hits(self, hubspot_ids: list[str], *, digest: str) -> set[str]:
+        """Which of these leads have hits saved under the behaviour rules of this digest."""
+        found: set[str] = set()
+        with self.store.session() as session:
+            for start in range(0, len(hubspot_ids), IN_LIST):
+                rows = session.exec(
+                    select(LeadScore.hubspot_id)
+                    .where(col(LeadScore.pair) == self.pair)
+                    .where(col(LeadScore.hits_digest) == digest)
+                    .where(col(LeadScore.hubspot_id).in_(hubspot_ids[start : start + IN_LIST]))
+                ).all()
+                found.update(rows)
         return found
 
     def score_of(self, record_id: str) -> LeadScore | None:
@@ -263,6 +279,8 @@ class ScoringState:
                 "rules_digest": score.rules_digest,
                 "computed_at": score.computed_at,
                 "mql_since": score.mql_since,
+                "hits": score.hits,
+                "hits_digest": score.hits_digest,
                 "attributes_hash": score.attributes_hash if settled else "",
                 "link_hash": link_hash if settled else "",
             }

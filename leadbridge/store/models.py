@@ -187,6 +187,11 @@ class LeadScore(SQLModel, table=True):
     rules_digest: str = Field(default="", max_length=64)
     computed_at: datetime = _utc_column()
     mql_since: datetime | None = _utc_column(nullable=True)
+    # The lead's behaviour events as matched by the rules: {rule index: [microseconds]}, valid
+    # while `hits_digest` equals the behaviour rules' digest. An incremental run adds the new
+    # events to these instead of reading the lead's whole history again.
+    hits: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    hits_digest: str = Field(default="", max_length=64)
 
 
 class WorkflowExecution(SQLModel, table=True):

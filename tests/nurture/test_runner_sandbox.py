@@ -320,3 +320,82 @@ def test_a_rejected_write_back_is_queued_and_resolved_by_the_next_run(world: Wor
         assert session.exec(select(ErrorQueueItem)).one().status == "resolved"
     assert world.scoring.run().written == {"hubspot": 0, "salesforce": 0}
     assert quiet(world.sync())
+
+
+def event_calls(world: World) -> int:
+    return sum(n for k, n in world.sandbox.hubspot.calls.snapshot().items() if "/events/" in k)
+
+
+def test_saved_hits_spare_history_reads_and_count_each_event_once(world: World) -> None:
+    assert world.sync().outcome == "ok"
+    ids = [h for h, _ in world.linked()]
+    one, two = ids[0], ids[1]
+    world.event(one, "webinar_attended")
+    world.event(two, "form_submission")
+    first = world.scoring.run()
+    assert first.outcome == "ok"
+    assert first.scores[one].breakdown[0].detail == "1 x 15"
+
+    # New events for two leads: only the window since the cursor is read, no lead's history,
+    # and the webinar inside that window (read again) still counts once.
+    world.event(one, "form_submission")
+    world.event(ids[2], "webinar_attended")
+    world.sandbox.hubspot.calls.reset()
+    second = world.scoring.run()
+    assert second.outcome == "ok"
+    assert event_calls(world) == 1
+    assert {one, ids[2]} <= set(second.scores)
+    lines = {line.rule: line.detail for line in second.scores[one].breakdown}
+    assert lines["webinar"] == "1 x 15"
+    assert lines["document download"] == "1 x 10"
+    # The same leads scored from their whole histories agree.
+    for hubspot_id in (one, two, ids[2]):
+        fresh = world.scoring.score_one(hubspot_id)
+        assert fresh.scores[hubspot_id] == (
+            second.scores.get(hubspot_id) or first.scores[hubspot_id]
+        )
+        assert fresh.written == {"hubspot": 0, "salesforce": 0}
+
+    # The decay pass rescores from saved hits: no event read at all.
+    world.sandbox.hubspot.calls.reset()
+    assert world.scoring.decay_pass().outcome == "ok"
+    assert event_calls(world) == 0
+
+
+def test_changed_event_filters_read_the_history_again(world: World, tmp_path: Path) -> None:
+    assert world.sync().outcome == "ok"
+    one = world.linked()[0][0]
+    world.event(one, "page_view", url="https://example.com/pricing/enterprise")
+    world.event(one, "webinar_attended")
+    assert world.scoring.run().scores[one].total > 0
+    text = (ROOT / "rules" / "scoring.toml").read_text(encoding="utf-8")
+    # Points only: the saved hits still hold, no history is read.
+    points = load_rules_text(text.replace("points = 15", "points = 16", 1), tmp_path / "a.toml")
+    world.sandbox.hubspot.calls.reset()
+    repointed = scoring_with(world, points).run()
+    assert event_calls(world) == 1  # the window since the cursor
+    assert "1 x 16" in {line.detail for line in repointed.scores[one].breakdown}
+    # A filter changed: which events match may differ, so the histories are read again.
+    assert '"/pricing"' in text
+    narrowed = load_rules_text(
+        text.replace('"/pricing"', '"/pricing/enterprise"'), tmp_path / "b.toml"
+    )
+    world.sandbox.hubspot.calls.reset()
+    rescored = scoring_with(world, narrowed).run()
+    assert event_calls(world) > 1
+    assert "pricing page" in {line.rule for line in rescored.scores[one].breakdown}
+
+
+def load_rules_text(text: str, path: Path) -> Rules:
+    path.write_text(text, encoding="utf-8")
+    return load_rules(path)
+
+
+def scoring_with(world: World, rules: Rules) -> ScoringRunner:
+    return ScoringRunner(
+        mapping=world.mapping,
+        rules=rules,
+        store=world.store,
+        hubspot=world.hubspot,
+        salesforce=world.salesforce,
+    )

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from leadbridge.connectors.hubspot.events import Event
-from leadbridge.nurture.event_index import EventIndex
+from leadbridge.nurture.event_index import EventIndex, decode_hits, encode_hits, merge_hits
 from leadbridge.nurture.rules import Rules, load_rules, parse_rules
 from leadbridge.nurture.scoring import as_number, largest_remainder, score, score_hits
 
@@ -205,3 +205,23 @@ def test_decay_from_the_index_matches_datetime_arithmetic() -> None:
     assert line.rule == "document download"
     assert line.points == math.floor(exact + 0.5)
     assert index.hits("nobody") == {}
+
+
+def test_merged_hits_replace_the_window_and_count_its_start_once() -> None:
+    start = 1_000_000
+    saved = {0: [10, start, start + 5], 1: [20]}
+    # An exclusive "after" bound: the re-read misses the event at the start itself.
+    assert merge_hits(saved, {0: [start + 5, start + 9]}, window_start=start) == {
+        0: [10, start, start + 5, start + 9],
+        1: [20],
+    }
+    # An inclusive one sees it again: still once. Two events at that very time stay two.
+    assert merge_hits(saved, {0: [start, start + 5]}, window_start=start)[0] == [
+        10,
+        start,
+        start + 5,
+    ]
+    assert merge_hits({0: [start]}, {0: [start, start]}, window_start=start) == {0: [start, start]}
+    # An event gone from the window (deleted at the source) is gone from the hits.
+    assert merge_hits({2: [start + 1]}, {}, window_start=start) == {}
+    assert decode_hits(encode_hits(saved)) == {0: [10, start, start + 5], 1: [20]}
