@@ -3,8 +3,8 @@
 Candidates are contacts with events since the events cursor (minus an overlap), links whose
 snapshot moved in a field the rules read, leads whose last write failed, and every lead when
 the rules file changed. `decay_pass` rescores the leads holding decaying points (daily).
-Values are written through the connectors' normal batched `write`; what each side now holds is
-merged into the link snapshot in the same commit, so the next sync sees an echo, not a change.
+Each lead's events come from its saved hits plus the events since the cursor (hit_source.py);
+leads are scored, written back (writeback.py) and committed in chunks, which bounds memory.
 The run holds the pair's sync lease: scoring and sync both rewrite snapshots.
 """
 
@@ -13,14 +13,13 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from leadbridge.config_setup import FieldSettings
-from leadbridge.connectors.base import CanonicalValue, Connector, Side, WriteOp, WriteResult
+from leadbridge.connectors.base import Connector
 from leadbridge.connectors.hubspot.connector import HubSpotConnector
 from leadbridge.errors import LeadbridgeError, Recovery
 from leadbridge.nurture.event_index import EventIndex, encode_hits, hits_digest, micros
@@ -28,18 +27,13 @@ from leadbridge.nurture.hit_source import HitSource
 from leadbridge.nurture.rules import Rules
 from leadbridge.nurture.scoring import Score, score_hits
 from leadbridge.nurture.state import LinkInfo, ScoreRow, ScoringCommit, ScoringState
+from leadbridge.nurture.writeback import STAGE_FIELD, PlannedWrite, ScoredLead, WriteBack
 from leadbridge.store.columns import utcnow
 from leadbridge.store.db import Store
 from leadbridge.sync.mapping import PairMapping
-from leadbridge.sync.merge import same
 from leadbridge.sync.snapshot import encode_value
-from leadbridge.sync.state import SyncState, lineage_row
-from leadbridge.sync.transforms import TransformFailed
+from leadbridge.sync.state import SyncState
 
-MQL_STAGE = "marketingqualifiedlead"
-STAGE_FIELD = "lifecyclestage"
-# Stages before MQL: crossing the threshold moves these forward, never a later stage back.
-EARLY_STAGES = frozenset({"", "subscriber", "lead", "other"})
 BULK_EVENTS_AT = 200  # above this many leads, one read of all events beats one read per lead
 
 
@@ -77,15 +71,6 @@ class ScoringReport:
         return {k: v for k, v in vars(self).items() if k != "scores"}
 
 
-@dataclass
-class _Lead:
-    hubspot_id: str
-    link: LinkInfo | None
-    current: dict[str, CanonicalValue]  # HubSpot values read now
-    attributes: dict[str, Any]
-    adopted: dict[str, CanonicalValue] = field(default_factory=dict)  # already in HubSpot
-
-
 class ScoringRunner:
     """Scores one pair's leads from HubSpot events and synced attributes."""
 
@@ -109,7 +94,9 @@ class ScoringRunner:
         self.fields = fields or FieldSettings()
         self.options = options or ScoringOptions()
         self.holder = uuid.uuid4().hex[:12]
-        self._early_salesforce: frozenset[str] | None = None  # Salesforce's pre-MQL stage values
+        self.writeback = WriteBack(
+            mapping=mapping, fields=self.fields, hubspot=hubspot, salesforce=salesforce
+        )
         self.digest = hits_digest(rules)
 
     # -- entry points -----------------------------------------------------------------------
@@ -267,7 +254,7 @@ class ScoringRunner:
         leads = self._leads(ids)
         saved = self.state.scores(lead.hubspot_id for lead in leads)
         commit = ScoringCommit(events_cursor=events_cursor)
-        writes: list[tuple[_Lead, Side, str, WriteOp]] = []
+        writes: list[PlannedWrite] = []
         rows: dict[str, ScoreRow] = {}
         for lead in leads:
             previous = saved.get(lead.hubspot_id)
@@ -300,23 +287,22 @@ class ScoringRunner:
                 hits=encode_hits(hits),
                 hits_digest=self.digest,
             )
-            writes.extend(self._writes(lead, result, mql_since))
-        outcomes = self._write_all([(side, obj, op) for _, side, obj, op in writes])
-        for (lead, side, _obj, op), outcome in zip(writes, outcomes, strict=True):
-            self._record(lead, side, op, outcome, commit, report, rows[lead.hubspot_id])
-        mapped = {entry.hubspot for entry in self.mapping.synced_fields()}
-        for lead in leads:
-            adopted = {k: v for k, v in lead.adopted.items() if k in mapped}
-            if adopted:
-                commit.snapshots.setdefault(lead.hubspot_id, {}).setdefault("hubspot", {}).update(
-                    adopted
-                )
+            writes.extend(self.writeback.plan(lead, result, mql_since))
+        outcomes = self.writeback.send(writes)
+        for write, outcome in zip(writes, outcomes, strict=True):
+            self.writeback.record(write, outcome, commit, report.run_id)
+            if outcome.ok:
+                report.written[write.side] += 1
+            else:
+                report.failed += 1
+                rows[write.lead.hubspot_id].settled = False  # rescored and written next run
+        self.writeback.adopt(leads, commit)
         commit.scores = list(rows.values())
         self.state.commit(commit)
 
     # -- inputs -----------------------------------------------------------------------------
 
-    def _leads(self, ids: Iterable[str]) -> list[_Lead]:
+    def _leads(self, ids: Iterable[str]) -> list[ScoredLead]:
         wanted = sorted(set(ids))
         if not wanted:
             return []
@@ -333,7 +319,7 @@ class ScoringRunner:
             link = links.get(record.id)
             attributes: dict[str, Any] = self._linked_values(link) if link else {}
             attributes.update(record.values)
-            leads.append(_Lead(record.id, link, dict(record.values), attributes))
+            leads.append(ScoredLead(record.id, link, dict(record.values), attributes))
         return leads
 
     def _linked_values(self, link: LinkInfo) -> dict[str, Any]:
@@ -341,159 +327,10 @@ class ScoringRunner:
         # NumberOfEmployees), so rules may name either.
         return {**link.snapshot.salesforce, **link.snapshot.hubspot}
 
-    def _inputs(self, lead: _Lead) -> dict[str, Any]:
+    def _inputs(self, lead: ScoredLead) -> dict[str, Any]:
         return self._linked_values(lead.link) if lead.link else lead.attributes
 
     def _attributes_hash(self, values: Mapping[str, Any]) -> str:
         chosen = {name: encode_value(values.get(name)) for name in sorted(self.rules.fields())}
         text = json.dumps(chosen, sort_keys=True, ensure_ascii=False)
         return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-    # -- writes -----------------------------------------------------------------------------
-
-    def _wanted(self, lead: _Lead, result: Score, mql_since: datetime | None) -> dict[str, Any]:
-        f = self.fields
-        wanted: dict[str, CanonicalValue] = {
-            f.hubspot_mql_score: result.total,
-            f.hubspot_score_breakdown: result.text(),
-        }
-        if mql_since is not None:
-            wanted[f.hubspot_mql_date] = mql_since
-        stage = str(lead.current.get(STAGE_FIELD) or "")
-        # MQL is asserted while HubSpot is at MQL too: a Salesforce write that failed after
-        # HubSpot's succeeded still has to carry the stage (the sync sees no change to send).
-        if result.is_mql and (stage in EARLY_STAGES or stage == MQL_STAGE):
-            wanted[STAGE_FIELD] = MQL_STAGE
-        return wanted
-
-    def _writes(
-        self, lead: _Lead, result: Score, mql_since: datetime | None
-    ) -> list[tuple[_Lead, Side, str, WriteOp]]:
-        wanted = self._wanted(lead, result, mql_since)
-        snapshot = lead.link.snapshot if lead.link else None
-        to_hubspot = {
-            name: value for name, value in wanted.items() if not same(lead.current.get(name), value)
-        }
-        if snapshot is not None:
-            # HubSpot holds it already (a run that wrote and crashed before its commit): no
-            # write, but the snapshot learns it so the next sync sees no change.
-            lead.adopted = {
-                name: value
-                for name, value in wanted.items()
-                if name not in to_hubspot and not same(snapshot.hubspot.get(name), value)
-            }
-        ops: list[tuple[_Lead, Side, str, WriteOp]] = []
-        if to_hubspot:
-            op = WriteOp(kind="update", ref=f"hs:{lead.hubspot_id}", values=to_hubspot,
-                         record_id=lead.hubspot_id)  # fmt: skip
-            ops.append((lead, "hubspot", self.mapping.hubspot_object, op))
-        if lead.link is None or snapshot is None:
-            return ops
-        to_salesforce: dict[str, CanonicalValue] = {}
-        for name, value in wanted.items():
-            target = self._salesforce_value(name, value)
-            if target is None or same(snapshot.salesforce.get(target[0]), target[1]):
-                continue
-            if name == STAGE_FIELD and not self._early_in_salesforce(
-                snapshot.salesforce.get(target[0])
-            ):
-                continue  # sales moved it on (SQL, Opportunity...): never back to MQL
-            to_salesforce[target[0]] = target[1]
-        if to_salesforce:
-            link = lead.link
-            op = WriteOp(kind="update", ref=f"sf:{link.salesforce_id}", values=to_salesforce,
-                         record_id=link.salesforce_id)  # fmt: skip
-            ops.append((lead, "salesforce", link.salesforce_type, op))
-        return ops
-
-    def _early_in_salesforce(self, held: CanonicalValue) -> bool:
-        """Whether Salesforce's stage value is before MQL (blank counts as before)."""
-        if held is None or held == "":
-            return True
-        if self._early_salesforce is None:
-            early: set[str] = set()
-            for stage in EARLY_STAGES:
-                try:
-                    converted = self._salesforce_value(STAGE_FIELD, stage)
-                except TransformFailed:
-                    continue  # a stage the mapping does not translate is never held there
-                if converted is not None and converted[1]:
-                    early.add(str(converted[1]).casefold())
-            self._early_salesforce = frozenset(early)
-        return str(held).casefold() in self._early_salesforce
-
-    def _salesforce_value(self, name: str, value: CanonicalValue) -> tuple[str, Any] | None:
-        """The Salesforce field and value for a HubSpot one: through the mapping if mapped."""
-        for entry in self.mapping.fields:
-            if entry.hubspot == name and entry.flows_to("salesforce"):
-                return entry.salesforce, entry.convert(value, to="salesforce")
-        f = self.fields
-        plain = {
-            f.hubspot_mql_score: f.salesforce_mql_score,
-            f.hubspot_mql_date: f.salesforce_mql_date,
-            f.hubspot_score_breakdown: f.salesforce_score_breakdown,
-        }
-        return (plain[name], value) if name in plain else None
-
-    def _write_all(self, writes: list[tuple[Side, str, WriteOp]]) -> list[WriteResult]:
-        groups: dict[tuple[Side, str], list[int]] = defaultdict(list)
-        for index, (side, object_name, _op) in enumerate(writes):
-            groups[(side, object_name)].append(index)
-        results: dict[int, WriteResult] = {}
-        for (side, object_name), indexes in groups.items():
-            connector = self.hubspot if side == "hubspot" else self.salesforce
-            outcomes = connector.write(object_name, [writes[i][2] for i in indexes])
-            results.update(zip(indexes, outcomes, strict=True))
-        return [results[i] for i in range(len(writes))]
-
-    def _record(
-        self,
-        lead: _Lead,
-        side: Side,
-        op: WriteOp,
-        outcome: WriteResult,
-        commit: ScoringCommit,
-        report: ScoringReport,
-        row: ScoreRow,
-    ) -> None:
-        record_id = op.record_id or ""
-        if not outcome.ok:
-            report.failed += 1
-            row.settled = False
-            error = outcome.error
-            commit.errors.append({
-                "run_id": report.run_id, "side": side, "record_id": record_id,
-                "operation": op.kind,
-                "category": str(error.recovery) if error else "retry_later",
-                "code": error.code if error else "",
-                "message": (error.message if error else "failed")[:2000],
-                "hint": (error.hint if error else "rescored and written on the next run")[:2000],
-                "payload": {"__source_side": "leadbridge", "__source_id": lead.hubspot_id,
-                            **{k: encode_value(v) for k, v in op.values.items()}},
-            })  # fmt: skip
-            return
-        report.written[side] += 1
-        commit.succeeded.append((side, record_id))
-        snapshot = lead.link.snapshot if lead.link else None
-        if lead.link is not None:
-            held = commit.snapshots.setdefault(lead.hubspot_id, {}).setdefault(side, {})
-            # Only mapped fields live in snapshots (the sync compares nothing else).
-            mapped = {entry.name(side) for entry in self.mapping.synced_fields()}
-            held.update({k: v for k, v in op.values.items() if k in mapped})
-        for name, value in op.values.items():
-            old = (snapshot.side(side).get(name) if snapshot else None) or (
-                lead.current.get(name) if side == "hubspot" else None
-            )
-            commit.lineage.append(
-                lineage_row(
-                    run_id=report.run_id or 0,
-                    pair=self.mapping.name,
-                    record_id=record_id,
-                    target_side=side,
-                    field=name,
-                    old=encode_value(old),
-                    new=encode_value(value),
-                    source_side="leadbridge",
-                    rule="scoring",
-                )
-            )
