@@ -17,8 +17,10 @@ from leadbridge.cli_common import (
     state_of,
 )
 from leadbridge.cli_score import _contact_mapping
+from leadbridge.config import LoadedConfig
 from leadbridge.connectors.factory import hubspot_from_config, salesforce_from_config
 from leadbridge.nurture.actions import describe
+from leadbridge.nurture.flow import WorkflowRunner
 from leadbridge.nurture.flow_hook import build_runner
 from leadbridge.nurture.workflow_rules import load_workflows, rules_path
 from leadbridge.nurture.workflow_state import WorkflowState
@@ -30,6 +32,18 @@ workflows_app = typer.Typer(
 FileOption = Annotated[
     Path | None, typer.Option("--file", help="The rules file (default: [workflows] rules_file).")
 ]
+
+
+def _runner(loaded: LoadedConfig, store: Store, file: Path | None) -> WorkflowRunner:
+    """A runner over the configured systems and this (or the configured) rules file."""
+    return build_runner(
+        loaded,
+        store=store,
+        hubspot=hubspot_from_config(loaded),
+        salesforce=salesforce_from_config(loaded),
+        mapping=_contact_mapping(loaded),
+        rules=load_workflows(rules_path(loaded, file)),
+    )
 
 
 @workflows_app.command("list")
@@ -75,15 +89,7 @@ def dry_run_command(
     loaded = state_of(ctx).config()
     store = Store.open(database_url=loaded.settings.state.database_url)
     try:
-        runner = build_runner(
-            loaded,
-            store=store,
-            hubspot=hubspot_from_config(loaded),
-            salesforce=salesforce_from_config(loaded),
-            mapping=_contact_mapping(loaded),
-            rules=load_workflows(rules_path(loaded, file)),
-        )
-        planned = runner.dry_run()
+        planned = _runner(loaded, store, file).dry_run()
     finally:
         store.close()
     rows = [
@@ -119,15 +125,7 @@ def run_command(ctx: typer.Context, file: FileOption = None, as_json: JsonOption
     loaded = state_of(ctx).config()
     store = Store.open(database_url=loaded.settings.state.database_url)
     try:
-        runner = build_runner(
-            loaded,
-            store=store,
-            hubspot=hubspot_from_config(loaded),
-            salesforce=salesforce_from_config(loaded),
-            mapping=_contact_mapping(loaded),
-            rules=load_workflows(rules_path(loaded, file)),
-        )
-        report = runner.run()
+        report = _runner(loaded, store, file).run()
     finally:
         store.close()
     if as_json:

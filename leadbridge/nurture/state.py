@@ -87,31 +87,20 @@ class ScoringState:
 
     def scores(self, hubspot_ids: Iterable[str]) -> dict[str, LeadScore]:
         """Saved scores by HubSpot id."""
-        wanted = list(dict.fromkeys(hubspot_ids))
-        found: dict[str, LeadScore] = {}
+        query = select(LeadScore).where(col(LeadScore.pair) == self.pair)
         with self.store.session() as session:
-            for start in range(0, len(wanted), IN_LIST):
-                rows = session.exec(
-                    select(LeadScore)
-                    .where(col(LeadScore.pair) == self.pair)
-                    .where(col(LeadScore.hubspot_id).in_(wanted[start : start + IN_LIST]))
-                ).all()
-                found.update({row.hubspot_id: row for row in rows})
-        return found
+            rows = in_batches(session, query, col(LeadScore.hubspot_id), hubspot_ids)
+            return {row.hubspot_id: row for row in rows}
 
     def with_hits(self, hubspot_ids: list[str], *, digest: str) -> set[str]:
         """Which of these leads have hits saved under the behaviour rules of this digest."""
-        found: set[str] = set()
+        query = (
+            select(LeadScore.hubspot_id)
+            .where(col(LeadScore.pair) == self.pair)
+            .where(col(LeadScore.hits_digest) == digest)
+        )
         with self.store.session() as session:
-            for start in range(0, len(hubspot_ids), IN_LIST):
-                rows = session.exec(
-                    select(LeadScore.hubspot_id)
-                    .where(col(LeadScore.pair) == self.pair)
-                    .where(col(LeadScore.hits_digest) == digest)
-                    .where(col(LeadScore.hubspot_id).in_(hubspot_ids[start : start + IN_LIST]))
-                ).all()
-                found.update(rows)
-        return found
+            return set(in_batches(session, query, col(LeadScore.hubspot_id), hubspot_ids))
 
     def score_of(self, record_id: str) -> LeadScore | None:
         """One saved score by HubSpot or Salesforce id."""
@@ -127,17 +116,10 @@ class ScoringState:
 
     def links(self, hubspot_ids: Iterable[str]) -> dict[str, LinkInfo]:
         """Links of these HubSpot records."""
-        wanted = list(dict.fromkeys(hubspot_ids))
-        found: dict[str, LinkInfo] = {}
+        query = select(Link).where(col(Link.pair) == self.pair)
         with self.store.session() as session:
-            for start in range(0, len(wanted), IN_LIST):
-                rows = session.exec(
-                    select(Link)
-                    .where(col(Link.pair) == self.pair)
-                    .where(col(Link.hubspot_id).in_(wanted[start : start + IN_LIST]))
-                ).all()
-                found.update({row.hubspot_id: _info(row) for row in rows})
-        return found
+            rows = in_batches(session, query, col(Link.hubspot_id), hubspot_ids)
+            return {row.hubspot_id: _info(row) for row in rows}
 
     def link_by_salesforce(self, salesforce_id: str) -> LinkInfo | None:
         """The link of one Salesforce record."""
@@ -253,14 +235,8 @@ class ScoringState:
     ) -> None:
         """Insert new score rows and update existing ones, one executemany each."""
         ids = [score.hubspot_id for score in scores]
-        existing: dict[str, int] = {}
-        for start in range(0, len(ids), IN_LIST):
-            rows = session.exec(
-                select(LeadScore.hubspot_id, LeadScore.id)
-                .where(col(LeadScore.pair) == self.pair)
-                .where(col(LeadScore.hubspot_id).in_(ids[start : start + IN_LIST]))
-            ).all()
-            existing.update({hubspot_id: row_id for hubspot_id, row_id in rows})
+        query = select(LeadScore.hubspot_id, LeadScore.id).where(col(LeadScore.pair) == self.pair)
+        existing: dict[str, int] = dict(in_batches(session, query, col(LeadScore.hubspot_id), ids))
         link_hashes = self._link_hashes(session, ids)
         fresh: list[dict[str, Any]] = []
         changed: list[dict[str, Any]] = []
@@ -306,30 +282,21 @@ class ScoringState:
         for side, record_id in succeeded:
             by_side.setdefault(side, []).append(record_id)
         for side, record_ids in by_side.items():
-            for start in range(0, len(record_ids), IN_LIST):
-                items = session.exec(
-                    select(ErrorQueueItem)
-                    .where(col(ErrorQueueItem.pair) == QUEUE_PAIR)
-                    .where(col(ErrorQueueItem.side) == side)
-                    .where(col(ErrorQueueItem.status) == "open")
-                    .where(col(ErrorQueueItem.record_id).in_(record_ids[start : start + IN_LIST]))
-                ).all()
-                for item in items:
-                    item.status = "resolved"
-                    item.next_retry_at = None
-                    item.updated_at = now
-                    session.add(item)
+            query = (
+                select(ErrorQueueItem)
+                .where(col(ErrorQueueItem.pair) == QUEUE_PAIR)
+                .where(col(ErrorQueueItem.side) == side)
+                .where(col(ErrorQueueItem.status) == "open")
+            )
+            for item in in_batches(session, query, col(ErrorQueueItem.record_id), record_ids):
+                item.status = "resolved"
+                item.next_retry_at = None
+                item.updated_at = now
+                session.add(item)
 
     def _link_hashes(self, session: Any, hubspot_ids: list[str]) -> dict[str, str]:
-        found: dict[str, str] = {}
-        for start in range(0, len(hubspot_ids), IN_LIST):
-            rows = session.exec(
-                select(Link.hubspot_id, Link.snapshot_hash)
-                .where(col(Link.pair) == self.pair)
-                .where(col(Link.hubspot_id).in_(hubspot_ids[start : start + IN_LIST]))
-            ).all()
-            found.update({hubspot_id: digest for hubspot_id, digest in rows})
-        return found
+        query = select(Link.hubspot_id, Link.snapshot_hash).where(col(Link.pair) == self.pair)
+        return dict(in_batches(session, query, col(Link.hubspot_id), hubspot_ids))
 
     def _merge_snapshots(
         self,
@@ -338,16 +305,8 @@ class ScoringState:
         now: datetime,
     ) -> dict[str, str]:
         """Put the written values into the links' snapshots; return their new hashes."""
-        ids = list(changes)
-        rows = [
-            row
-            for start in range(0, len(ids), IN_LIST)
-            for row in session.exec(
-                select(Link)
-                .where(col(Link.pair) == self.pair)
-                .where(col(Link.hubspot_id).in_(ids[start : start + IN_LIST]))
-            ).all()
-        ]
+        query = select(Link).where(col(Link.pair) == self.pair)
+        rows = in_batches(session, query, col(Link.hubspot_id), list(changes))
         hashes: dict[str, str] = {}
         for row in rows:
             current = Snapshot.from_data(row.snapshot)
@@ -384,6 +343,15 @@ class ScoringState:
         # No retry time: the scoring run itself writes again (the lead stays unsettled).
         item.next_retry_at = None
         session.add(item)
+
+
+def in_batches(session: Any, query: Any, column: Any, ids: Iterable[str]) -> list[Any]:
+    """The query's rows whose `column` is one of `ids`, asked IN_LIST ids at a time."""
+    unique = list(dict.fromkeys(ids))
+    found: list[Any] = []
+    for start in range(0, len(unique), IN_LIST):
+        found.extend(session.exec(query.where(column.in_(unique[start : start + IN_LIST]))).all())
+    return found
 
 
 def _info(row: Link) -> LinkInfo:

@@ -233,14 +233,7 @@ def test_chunks_resume_after_a_crash_between_writes_and_commit(world: World) -> 
         world.event(hubspot_id, "webinar_attended")
     world.event(ids[0], "form_submission")
     chunk = 5
-    first = ScoringRunner(
-        mapping=world.mapping,
-        rules=world.scoring.rules,
-        store=world.store,
-        hubspot=world.hubspot,
-        salesforce=world.salesforce,
-        options=ScoringOptions(chunk=chunk),
-    )
+    first = scoring_with(world, world.scoring.rules, ScoringOptions(chunk=chunk))
     commits = 0
     real_commit = first.state.commit
 
@@ -255,14 +248,7 @@ def test_chunks_resume_after_a_crash_between_writes_and_commit(world: World) -> 
     with pytest.raises(Crash):
         first.run()
 
-    resumed = ScoringRunner(
-        mapping=world.mapping,
-        rules=world.scoring.rules,
-        store=world.store,
-        hubspot=world.hubspot,
-        salesforce=world.salesforce,
-        options=ScoringOptions(chunk=chunk),
-    )
+    resumed = scoring_with(world, world.scoring.rules, ScoringOptions(chunk=chunk))
     report = resumed.run()
     assert report.outcome == "ok", report.message
     # Every lead after the committed chunk is scored again (those of chunk 1 only if they
@@ -391,11 +377,14 @@ def load_rules_text(text: str, path: Path) -> Rules:
     return load_rules(path)
 
 
-def scoring_with(world: World, rules: Rules) -> ScoringRunner:
+def scoring_with(
+    world: World, rules: Rules, options: ScoringOptions | None = None
+) -> ScoringRunner:
     return ScoringRunner(
         mapping=world.mapping,
         rules=rules,
         store=world.store,
         hubspot=world.hubspot,
         salesforce=world.salesforce,
+        options=options,
     )
