@@ -44,7 +44,6 @@ class Step:
     reason: str
     run_id: int
     resumed: bool  # the row was claimed before: look before creating anything
-    turn: int = 0  # earlier executions of the workflow (the round-robin position)
 
 
 class Texts:

@@ -6,6 +6,12 @@ in one transaction, so the next sync reads the new values as its own (an echo, n
 A rejected write goes to the error queue under pair "workflows" (`leadbridge errors list --pair
 workflows`); the next successful write of the same record resolves it. All of them are safe to
 repeat, which is what lets the protocol in leadbridge.nurture.actions redo them after a crash.
+
+Owner assignment checks before it writes: a queue must exist and list the record's object among
+its supported objects (QueueSobject), else Salesforce refuses the owner; that is a setup error.
+The round-robin rotation counts only the assignments that succeeded (executions of the workflow
+past the step, in the state store), so leads a segment skips or writes that failed do not use up
+a user's turn.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from leadbridge.nurture.action_common import Lead, Outcome, Step, Texts
 from leadbridge.nurture.state import ScoringCommit, ScoringState
 from leadbridge.nurture.workflow_errors import WorkflowErrors
 from leadbridge.nurture.workflow_model import Action
+from leadbridge.nurture.workflow_state import WorkflowState
 from leadbridge.nurture.workflows import pick_template, render, round_robin
 from leadbridge.sync.mapping import PairMapping
 from leadbridge.sync.snapshot import encode_value
@@ -55,6 +62,9 @@ class CrmActions:
         self.mapping = mapping
         self.snapshots = scoring_state  # its commit merges link snapshots and lineage at once
         self.errors = errors
+        # Queue name -> (Group id, supported objects), as Salesforce answered during one run.
+        self._queues: dict[str, tuple[str, frozenset[str]] | None] = {}
+        self._queues_run: int | None = None
 
     def add_to_list(self, action: Action, *, lead: Lead, step: Step) -> Outcome:
         """Enrol the lead in a HubSpot list (found or created by name)."""
@@ -76,18 +86,22 @@ class CrmActions:
     def assign_owner(self, action: Action, *, lead: Lead, step: Step) -> Outcome:
         """Give the Salesforce record to a queue, or to the next field-sales user in turn."""
         if action.queue is not None:
-            soql = format_soql(
-                "SELECT Id, Name, SystemModstamp FROM Group WHERE Type = 'Queue' AND Name = {}",
-                action.queue,
-            )
-            found = self.salesforce.query_records("Group", soql)
-            if not found:
+            obj = lead.salesforce_type
+            found = self._queue(action.queue, run_id=step.run_id)
+            if found is None:
                 missing = SetupError(
                     f"no Salesforce queue named {action.queue!r}",
-                    hint="create the queue with Lead as a supported object, or fix the name",
+                    hint=f"create the queue with {obj} as a supported object, or fix the name",
                 )
                 return self._rejected(action, step, "salesforce", lead.salesforce_id, missing)
-            owner, shown = found[0].id, f"queue {action.queue}"
+            owner, supported = found
+            if obj not in supported:
+                refused = SetupError(
+                    f"Salesforce queue {action.queue!r} does not accept {obj} records",
+                    hint=_unsupported_hint(action.queue, obj),
+                )
+                return self._rejected(action, step, "salesforce", lead.salesforce_id, refused)
+            shown = f"queue {action.queue}"
         else:
             users = self._active_users()
             if not users:
@@ -96,7 +110,7 @@ class CrmActions:
                     hint="list the usernames (or User ids) of active field-sales users",
                 )
                 return self._rejected(action, step, "salesforce", lead.salesforce_id, nobody)
-            owner = round_robin([u for u, _ in users], turn=step.turn) or ""
+            owner = round_robin([u for u, _ in users], turn=self._assigned_before(step)) or ""
             shown = f"user {dict(users)[owner]}"
         failed = self._write(
             action,
@@ -108,6 +122,36 @@ class CrmActions:
             {"OwnerId": owner},
         )
         return failed or Outcome("done", f"owner set to {shown} ({owner})")
+
+    def _queue(self, name: str, *, run_id: int) -> tuple[str, frozenset[str]] | None:
+        """The queue's Group id and supported objects (None: no such queue), once per run."""
+        if run_id != self._queues_run:
+            # A new run asks again: the queue may have been fixed in Setup meanwhile.
+            self._queues, self._queues_run = {}, run_id
+        if name not in self._queues:
+            soql = format_soql(
+                "SELECT Id, Name, SystemModstamp FROM Group WHERE Type = 'Queue' AND Name = {}",
+                name,
+            )
+            found = self.salesforce.query_records("Group", soql)
+            if not found:
+                self._queues[name] = None
+            else:
+                rows = self.salesforce.query_records(
+                    "QueueSobject",
+                    format_soql(
+                        "SELECT Id, SobjectType, SystemModstamp FROM QueueSobject "
+                        "WHERE QueueId = {}",
+                        found[0].id,
+                    ),
+                )
+                types = frozenset(str(r.values.get("SobjectType")) for r in rows)
+                self._queues[name] = (found[0].id, types)
+        return self._queues[name]
+
+    def _assigned_before(self, step: Step) -> int:
+        state = WorkflowState(store=self.errors.store, pair=self.mapping.name)
+        return state.assigned_before(workflow=step.workflow, step_index=step.index, key=step.key)
 
     def _active_users(self) -> list[tuple[str, str]]:
         wanted = list(self.settings.field_sales_users)
@@ -269,3 +313,13 @@ class CrmActions:
         )
         again = error is None or error.recovery is Recovery.RETRY_LATER
         return Outcome("retry" if again else "failed", str(error) if error else "write failed")
+
+
+def _unsupported_hint(queue: str, obj: str) -> str:
+    if obj == "Lead":
+        return f"in Salesforce Setup > Queues, edit {queue!r} and add Lead to its Supported Objects"
+    # Setup offers leads, cases and custom objects, never contacts or accounts.
+    return (
+        f"Salesforce queues cannot own {obj} records (Setup > Queues offers Lead, Case and "
+        f"custom objects, not {obj}): assign converted leads with round_robin instead"
+    )

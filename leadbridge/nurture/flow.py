@@ -215,7 +215,6 @@ class WorkflowRunner:
             reason=claimed.reason,
             run_id=report.run_id or 0,
             resumed=claimed.attempts > 1,
-            turn=self.state.turn(claimed),
         )
         for index in range(claimed.progress, len(wf.actions)):
             action = wf.actions[index]

@@ -303,16 +303,22 @@ class WorkflowState:
             )
             return bool(saved.rowcount)  # type: ignore[attr-defined]
 
-    def turn(self, row: WorkflowExecution) -> int:
-        """How many earlier executions the same workflow has (the round-robin turn)."""
+    def assigned_before(self, *, workflow: str, step_index: int, key: str) -> int:
+        """The round-robin turn: this workflow's other executions that got past this step.
+
+        Progress moves past an owner step only when its assignment succeeded, so executions a
+        segment skipped and assignments that failed do not count; the store carries the count
+        across runs and restarts. A step redone after a crash does not count itself.
+        """
         with self.store.session() as session:
             return int(
                 session.exec(
                     select(func.count())
                     .select_from(WorkflowExecution)
                     .where(col(WorkflowExecution.pair) == self.pair)
-                    .where(col(WorkflowExecution.workflow) == row.workflow)
-                    .where(col(WorkflowExecution.id) < (row.id or 0))
+                    .where(col(WorkflowExecution.workflow) == workflow)
+                    .where(col(WorkflowExecution.progress) > step_index)
+                    .where(col(WorkflowExecution.idempotency_key) != key)
                 ).one()
             )
 

@@ -11,6 +11,7 @@ from typing import Literal
 
 from faker import Faker
 
+from leadbridge.sandbox.salesforce import queues
 from leadbridge.sandbox.salesforce.objects import INDUSTRIES, LEAD_SOURCES, LEAD_STATUSES
 from leadbridge.sandbox.salesforce.org import Org
 
@@ -318,6 +319,8 @@ def load_into_org(
         )
         for q in data.queues
     }
+    # The seeded queues own leads, so Lead is one of their supported objects (QueueSobject).
+    queues.ensure_supported(org, queue_ids.values(), "Lead", user_id=admin)
     owners = {**user_ids, **queue_ids}
     rows = (
         {

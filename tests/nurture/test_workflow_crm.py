@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 from leadbridge.cli import app
 from leadbridge.cli_sandbox import sandbox_config
 from leadbridge.nurture.workflow_state import WorkflowState
+from leadbridge.sandbox.salesforce import queues
 from leadbridge.sandbox.salesforce.rejections import RejectRule
 from leadbridge.store.db import Store
 from leadbridge.store.models import Lineage
@@ -32,7 +33,7 @@ cli = CliRunner()
 
 @pytest.fixture
 def world(store: Store, tmp_path: Path) -> Iterator[World]:
-    yield from ww.sandbox_world(store, tmp_path)
+    yield from ww.sandbox_world(store, tmp_path, leads=16)
 
 
 @pytest.fixture
@@ -270,3 +271,110 @@ def test_a_missing_queue_is_a_setup_error_in_the_queue(
     (item,) = list_errors(world.store, pair="workflows")
     assert (item.category, item.operation, item.record_id) == ("fix_setup", "assign_owner", lead_id)
     assert "Feild Sales Queue" in item.message
+
+
+def writes(world: World) -> dict[str, int]:
+    """Calls the Salesforce emulator has counted so far that could change data."""
+    calls = world.sandbox.salesforce.calls.snapshot()
+    return {k: n for k, n in calls.items() if not k.startswith(("GET", "HEAD"))}
+
+
+def test_a_queue_that_does_not_accept_leads_is_a_setup_error_and_nothing_is_sent(
+    world: World, mailbox: tuple[ww.Mailbox, int]
+) -> None:
+    _, port = mailbox
+    assert world.sync().outcome == "ok"
+    (_, refused), (_, accepted) = world.linked()[:2]
+    org = world.sandbox.salesforce.org
+    with world.sandbox.salesforce.lock:
+        partner = org.create(
+            "Group", {"Name": "Partner Queue", "Type": "Queue"}, user_id=org.integration_user_id
+        )
+        # A queue for callbacks (Tasks) only: Salesforce would refuse it as a Lead's owner.
+        org.create(
+            "QueueSobject",
+            {"QueueId": partner, "SobjectType": "Task"},
+            user_id=org.integration_user_id,
+        )
+    before = owner(world, refused)
+    ww.set_sql_flag(world, refused)
+    assert world.sync().outcome == "ok"
+    flow = {
+        "name": "sql to partners",
+        "trigger": SQL_FLAG,
+        "action": [{"kind": "assign_owner", "queue": "Partner Queue"}],
+    }
+    runner = ww.runner(world, ww.rules(flow), ww.settings(port))
+    sent = writes(world)
+    report = runner.run()
+    assert (report.failed, report.done) == (1, 0), report.executions
+    assert writes(world) == sent  # the check came first: no write went out
+    assert owner(world, refused) == before
+    (item,) = list_errors(world.store, pair="workflows")
+    assert (item.category, item.operation, item.record_id) == ("fix_setup", "assign_owner", refused)
+    assert "'Partner Queue' does not accept Lead records" in item.message
+    assert "'Partner Queue'" in item.hint
+    assert "add Lead to its Supported Objects" in item.hint
+    # Fixed in Setup: the same runner asks again on its next run (the answer is kept per run).
+    with world.sandbox.salesforce.lock:
+        queues.ensure_supported(org, [partner], "Lead", user_id=org.integration_user_id)
+    ww.set_sql_flag(world, accepted)
+    assert world.sync().outcome == "ok"
+    again = runner.run()
+    assert (again.done, again.failed) == (1, 0), again.executions
+    assert owner(world, accepted) == partner
+
+
+def test_round_robin_turns_advance_only_on_successful_assignments(
+    world: World, mailbox: tuple[ww.Mailbox, int]
+) -> None:
+    _, port = mailbox
+    assert world.sync().outcome == "ok"
+    leads = [lead_id for _, lead_id in world.linked()[:7]]
+    assert len(leads) == 7
+    ids, names = field_sales(world)
+    org = world.sandbox.salesforce.org
+    flow = {
+        "name": "sql round robin for the segment",
+        "trigger": SQL_FLAG,
+        "condition": [{"field": "Title", "in": ["Segment In"]}],
+        "action": [{"kind": "assign_owner", "round_robin": True}],
+    }
+    settings = ww.settings(port, field_sales_users=names)
+    refuse: list[RejectRule] = []
+
+    def run_for(inside: list[str], outside: list[str]) -> Any:
+        with world.sandbox.salesforce.lock:
+            for lead_id in [*inside, *outside]:
+                values: dict[str, Any] = {"SQL_Flag__c": True}
+                if lead_id in inside:
+                    values["Title"] = "Segment In"
+                org.update("Lead", lead_id, values, user_id=org.integration_user_id)
+        assert world.sync().outcome == "ok"
+        for rule in refuse:
+            world.sandbox.salesforce.rejections.add(rule)
+        # A new runner each time: nothing but the state store carries the rotation.
+        report = ww.runner(world, ww.rules(flow), settings).run()
+        world.sandbox.salesforce.rejections.clear()
+        refuse.clear()
+        return report
+
+    before = {lead_id: owner(world, lead_id) for lead_id in leads}
+    first = run_for([leads[0]], [leads[1]])
+    assert (first.done, first.skipped) == (1, 1), first.executions
+    # In the segment, but Salesforce refuses the write (a validation rule on its e-mail).
+    with world.sandbox.salesforce.lock:
+        row = org.get("Lead", leads[2])
+    assert row is not None
+    email = row["Email"]
+    refuse.append(RejectRule(object="Lead", field="Email", value=email, message="Locked"))
+    second = run_for([leads[2], leads[3]], [])
+    assert (second.done, second.failed) == (1, 1), second.executions
+    third = run_for([leads[5]], [leads[4]])
+    assert (third.done, third.skipped) == (1, 1), third.executions
+    fourth = run_for([leads[6]], [])
+    assert fourth.done == 1, fourth.executions
+    assigned = [owner(world, leads[n]) for n in (0, 3, 5, 6)]
+    assert assigned == [ids[0], ids[1], ids[2], ids[0]]
+    for n in (1, 2, 4):  # skipped or refused: untouched
+        assert owner(world, leads[n]) == before[leads[n]]

@@ -63,6 +63,7 @@ def test_normalize_rejects_malformed_with_salesforce_error() -> None:
         ("00T", "Task"),
         ("005", "User"),
         ("00G", "Group"),
+        ("03g", "QueueSobject"),
         ("0PS", "PermissionSet"),
         ("0Pa", "PermissionSetAssignment"),
         ("01k", "FieldPermissions"),

@@ -69,6 +69,7 @@ LEAD_FIELDS = {
         ("Task", "00T"),
         ("User", "005"),
         ("Group", "00G"),
+        ("QueueSobject", "03g"),
         ("PermissionSet", "0PS"),
         ("PermissionSetAssignment", "0Pa"),
         ("FieldPermissions", "01k"),

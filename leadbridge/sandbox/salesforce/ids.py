@@ -14,6 +14,7 @@ KEY_PREFIXES: dict[str, str] = {
     "Lead": "00Q",
     "Task": "00T",
     "Group": "00G",
+    "QueueSobject": "03g",
     "CustomField": "00N",
     "PermissionSet": "0PS",
     "PermissionSetAssignment": "0Pa",

@@ -6,6 +6,7 @@ from dataclasses import replace
 from typing import Any
 
 from leadbridge.sandbox.salesforce.ids import KEY_PREFIXES
+from leadbridge.sandbox.salesforce.queues import queue_sobject
 from leadbridge.sandbox.salesforce.schema import FieldDef, ObjectDef, PicklistValue
 
 INDUSTRIES = (
@@ -616,6 +617,7 @@ def standard_objects() -> dict[str, ObjectDef]:
         task(),
         user(),
         group(),
+        queue_sobject(),
         permission_set(),
         permission_set_assignment(),
         field_permissions(),

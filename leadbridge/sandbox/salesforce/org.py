@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from leadbridge.sandbox.salesforce import rules, tooling
+from leadbridge.sandbox.salesforce import queues, rules, tooling
 from leadbridge.sandbox.salesforce.errors import (
     MultipleMatchesError,
     SalesforceError,
@@ -472,11 +472,11 @@ class Org:
             else:
                 converted = rules.check_value(fdef, converted)
                 if fdef.type == "reference":
-                    self._check_reference(fdef, converted)
+                    self._check_reference(obj, fdef, converted)
             changes[name] = converted
         return changes
 
-    def _check_reference(self, fdef: FieldDef, target_id: str) -> None:
+    def _check_reference(self, obj: ObjectDef, fdef: FieldDef, target_id: str) -> None:
         target = object_for_id(target_id)
         if target not in fdef.reference_to:
             raise bad_request(
@@ -491,6 +491,8 @@ class Org:
             )
         if rec.get("IsDeleted"):
             raise bad_request("ENTITY_IS_DELETED", "entity is deleted", [fdef.name])
+        if target == "Group" and fdef.name == "OwnerId":
+            queues.check_owner(self.store, obj.name, rec)
 
     def _insert(
         self,
@@ -528,6 +530,8 @@ class Org:
             )
         elif obj.name == "PermissionSetAssignment":
             tooling.check_assignment(record=record, store=self.store, record_id=record_id)
+        elif obj.name == "QueueSobject":
+            queues.check_queue_row(self.store, record, record_id)
         self._stamp_write(obj, record_id, record, user_id=user_id, creating=creating)
 
     def _check_unique(
