@@ -213,3 +213,19 @@ def test_bulk_ingest_sees_a_fresh_grant(sfh: SfHttp) -> None:
         csv.DictReader(io.StringIO(sf.bulk2.Lead.get_successful_records(after[0]["job_id"])))
     )
     assert sorted(r["Bulk_Tag__c"] for r in rows) == ["t0", "t1", "t2"]
+
+
+def test_a_deleted_custom_field_is_gone_on_the_next_call(sfh: SfHttp) -> None:
+    sf = sfh.sf()
+    user = sfh.emulator.org.integration_user_id
+    record_id = str(sf.Lead.create(lead(Title="Drop"))["id"])
+    _add_field(sf, "Dropped__c")
+    ps = _permission_set(sf, "Dropped_Edit")
+    _field_permission(sf, ps, "Dropped__c", edit=True)
+    _assign(sf, user, ps)
+    sf.Lead.update(record_id, {"Dropped__c": "kept"})
+    assert _visible(sf, "Dropped__c", record_id)  # warms the cached view
+    with sfh.emulator.lock:
+        assert sfh.emulator.org.delete_custom_field("Lead", "Dropped")
+    assert not _visible(sf, "Dropped__c", record_id)
+    assert _write_error(sf, record_id, {"Dropped__c": "again"}) == "INVALID_FIELD"

@@ -251,10 +251,8 @@ def test_drift_since_the_last_setup_apply(lite_org: Org) -> None:
     clean = lite_org.cli("mappings", "audit", "--json", "--fail-on", "warning")
     assert clean.exit_code == 0, clean.output
     org = lite_org.sandbox.salesforce.org
-    org.objects["Lead"].fields.pop("SQL_Flag__c")
-    for key, row in list(org.custom_fields.items()):
-        if row.object_name == "Lead" and row.developer_name == "SQL_Flag":
-            del org.custom_fields[key]
+    with lite_org.sandbox.salesforce.lock:
+        assert org.delete_custom_field("Lead", "SQL_Flag")
     result = lite_org.cli("mappings", "audit", "--json")
     assert result.exit_code == 1
     findings = json.loads(result.stdout)["findings"]

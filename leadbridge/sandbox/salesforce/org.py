@@ -389,6 +389,18 @@ class Org:
         )
         return {"id": field_id, "success": True, "errors": []}
 
+    def delete_custom_field(self, object_name: str, developer_name: str) -> bool:
+        """Delete a custom field as an admin would in Setup (the values go with it)."""
+        obj = self.object_def(object_name)
+        for key, row in list(self.custom_fields.items()):
+            if row.object_name == obj.name and row.developer_name == developer_name:
+                del self.custom_fields[key]
+                obj.remove(row.field.name)
+                for rec in self.store.records[obj.name].values():
+                    rec.pop(row.field.name, None)
+                return True
+        return False
+
     def custom_field_rows(self) -> list[dict[str, Any]]:
         """CustomField rows (canonical values) for Tooling queries; see CUSTOM_FIELD_SCHEMA."""
         return [

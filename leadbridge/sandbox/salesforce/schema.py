@@ -175,8 +175,8 @@ class ObjectDef:
     soft_delete: bool = True
     mergeable: bool = False
     accepts_custom_fields: bool = True
-    # Bumped by add(): caches of what depends on the field list compare it (fields change only
-    # through add()).
+    # Bumped by add() and remove(): caches of what depends on the field list compare it (fields
+    # change only through those two).
     version: int = field(default=0, init=False, compare=False)
     _required: tuple[str, ...] | None = field(default=None, init=False, repr=False, compare=False)
     _defaulted: tuple[FieldDef, ...] | None = field(
@@ -192,6 +192,15 @@ class ObjectDef:
         self.version += 1
         self._required = self._defaulted = None
         self._relationships = None
+
+    def remove(self, name: str) -> FieldDef | None:
+        """Drop a field (a custom field deleted in Setup); the removed definition, if any."""
+        removed = self.fields.pop(name, None)
+        if removed is not None:
+            self.version += 1
+            self._required = self._defaulted = None
+            self._relationships = None
+        return removed
 
     def relationship_field(self, relationship: str) -> str | None:
         """The reference field behind a relationship name (`Owner` -> `OwnerId`), any case."""
