@@ -75,7 +75,7 @@ def after_sync_hook(jobs: Any) -> Callable[[str], None]:
         loaded: LoadedConfig = jobs.loaded
         try:
             if scoring_path(loaded).exists():
-                scored = ScoringRunner(
+                scoring = ScoringRunner(
                     mapping=mapping,
                     rules=rules_from_config(loaded),
                     store=jobs.store,
@@ -86,8 +86,12 @@ def after_sync_hook(jobs: Any) -> Callable[[str], None]:
                     options=ScoringOptions(
                         chunk=loaded.settings.scoring.batch_leads, keep_scores=False
                     ),
-                ).run()
+                )
+                scored = scoring.run()
                 log.info("scoring of %s: %s", pair, scored.outcome)
+                if scored.outcome in ("ok", "partial") and scoring.decay_due():
+                    decayed = scoring.decay_pass()  # once a day: fading points fade
+                    log.info("decay pass of %s: %s", pair, decayed.outcome)
             if rules_path(loaded).exists():
                 runner = build_runner(
                     loaded,

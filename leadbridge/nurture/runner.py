@@ -34,6 +34,8 @@ from leadbridge.sync.mapping import PairMapping
 from leadbridge.sync.snapshot import encode_value
 from leadbridge.sync.state import SyncState
 
+DECAY_KIND = "scoring_decay"  # the runs table's kind for decay passes
+DECAY_EVERY = timedelta(days=1)
 BULK_EVENTS_AT = 200  # above this many leads, one read of all events beats one read per lead
 
 
@@ -108,8 +110,15 @@ class ScoringRunner:
     def decay_pass(self, *, now: datetime | None = None) -> ScoringReport:
         """Rescore every lead holding decaying points (run it daily)."""
         return self._guarded(
-            lambda report, at: self._score(set(self.state.decaying()), report, at), now
+            lambda report, at: self._score(set(self.state.decaying()), report, at),
+            now,
+            kind=DECAY_KIND,
         )
+
+    def decay_due(self, *, now: datetime | None = None) -> bool:
+        """Whether a day has passed since the last decay pass that ended ok (or partly ok)."""
+        last = self.state.last_run_start(kind=DECAY_KIND)
+        return last is None or (now or utcnow()) - last >= DECAY_EVERY
 
     def score_one(self, record_id: str, *, now: datetime | None = None) -> ScoringReport:
         """Rescore one lead, by HubSpot or Salesforce id, and write what changed."""
@@ -124,7 +133,7 @@ class ScoringRunner:
 
     # -- the run ----------------------------------------------------------------------------
 
-    def _guarded(self, body: Any, now: datetime | None) -> ScoringReport:
+    def _guarded(self, body: Any, now: datetime | None, *, kind: str = "scoring") -> ScoringReport:
         report = ScoringReport()
         lease = f"pair:{self.mapping.name}"
         if not self.sync_state.acquire_lease(
@@ -134,7 +143,7 @@ class ScoringRunner:
             report.message = "a sync or scoring run holds this pair; try again later"
             return report
         before = self._calls()
-        report.run_id = self.sync_state.start_run(kind="scoring", dry_run=False)
+        report.run_id = self.sync_state.start_run(kind=kind, dry_run=False)
         try:
             body(report, now or utcnow())
             report.outcome = "partial" if report.failed else "ok"

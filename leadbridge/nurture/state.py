@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, or_, update
+from sqlalchemy import and_, bindparam, func, or_, update
 from sqlmodel import col, select
 
 from leadbridge.connectors.base import CanonicalValue
@@ -20,7 +20,7 @@ from leadbridge.connectors.base import Cursor as ReadCursor
 from leadbridge.store.bulk import insert_rows
 from leadbridge.store.columns import utcnow
 from leadbridge.store.db import Store
-from leadbridge.store.models import Cursor, ErrorQueueItem, LeadScore, Lineage, Link
+from leadbridge.store.models import Cursor, ErrorQueueItem, LeadScore, Lineage, Link, Run
 from leadbridge.sync.snapshot import Snapshot
 
 EVENTS_SIDE = "hubspot_events"
@@ -84,6 +84,16 @@ class ScoringState:
         with self.store.session() as session:
             row = session.get(Cursor, (self.pair, EVENTS_SIDE, EVENTS_OBJECT))
             return ReadCursor.decode(row.value).modified_at if row is not None else None
+
+    def last_run_start(self, *, kind: str) -> datetime | None:
+        """When the newest run of this kind that ended ok or partial started."""
+        with self.store.session() as session:
+            return session.exec(
+                select(func.max(Run.started_at))
+                .where(col(Run.pair) == self.pair)
+                .where(col(Run.kind) == kind)
+                .where(col(Run.outcome).in_(["ok", "partial"]))
+            ).one()
 
     def scores(self, hubspot_ids: Iterable[str]) -> dict[str, LeadScore]:
         """Saved scores by HubSpot id."""

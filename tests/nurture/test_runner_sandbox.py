@@ -211,7 +211,10 @@ def test_the_decay_pass_lowers_fading_points(store: Store, tmp_path: Path) -> No
         now = datetime.now(UTC)
         assert world.scoring.run(now=now).scores[hubspot_id].total >= 10
         assert world.scoring.run(now=now).written == {"hubspot": 0, "salesforce": 0}
+        assert world.scoring.decay_due()  # never ran
         later = world.scoring.decay_pass(now=now + timedelta(days=90))
+        assert not world.scoring.decay_due()
+        assert world.scoring.decay_due(now=datetime.now(UTC) + timedelta(days=1, minutes=1))
         line = next(x for x in later.scores[hubspot_id].breakdown if x.rule == "document download")
         assert line.points == 5
         assert world.lead(lead_id)["MQL_Score__c"] == later.scores[hubspot_id].total

@@ -26,7 +26,7 @@ from leadbridge.nurture.workflow_state import WorkflowState
 from leadbridge.sandbox.runtime import RunningSandbox, SandboxOptions
 from leadbridge.setup.fields import hubspot_specs, salesforce_specs
 from leadbridge.store.db import Store
-from leadbridge.store.models import LeadScore, Link
+from leadbridge.store.models import LeadScore, Link, Run
 from leadbridge.sync.jobs import SyncJobs
 from leadbridge.sync.scheduler import EmbeddedScheduler
 from tests.nurture import workflow_world as ww
@@ -131,6 +131,11 @@ def test_run_syncs_scores_and_sends_the_mql_email_once(
     assert sync_jobs.run(PAIR).outcome == "ok"
     scheduler.after_sync(PAIR)
     assert len(box.messages) == 1
+    # The daily decay pass ran with the first hook only.
+    with sync_jobs.store.session() as session:
+        kinds = [r.kind for r in session.exec(select(Run).where(col(Run.pair) == PAIR)).all()]
+    assert kinds.count("scoring_decay") == 1
+    assert kinds.count("scoring") == 2
 
 
 def test_the_cli_scores_then_fires_due_steps_once(
