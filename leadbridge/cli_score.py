@@ -107,7 +107,7 @@ def score_command(
             hubspot=hubspot_from_config(loaded),
             salesforce=salesforce_from_config(loaded),
             fields=loaded.settings.fields,
-            options=ScoringOptions(chunk=loaded.settings.scoring.batch_leads),
+            options=ScoringOptions.from_settings(loaded.settings.scoring),
         )
         report = runner.score_one(lead) if lead else runner.run()
         if decay and lead is None and report.outcome == "ok":

@@ -94,6 +94,9 @@ class ScoringSettings(_Section):
     rules_file: Path | None = None
     # Leads read, scored, written back and committed together: bounds a run's memory.
     batch_leads: int = Field(default=20_000, ge=100, le=1_000_000)
+    # Events are read again from this long before the cursor: an event HubSpot stores later
+    # than this after its timestamp is missed until the lead's history is read again.
+    events_overlap_minutes: float = Field(default=5.0, gt=0, le=1440)
 
 
 class SlaSettings(_Section):

@@ -83,8 +83,8 @@ def after_sync_hook(jobs: Any) -> Callable[[str], None]:
                     salesforce=jobs.salesforce,
                     fields=loaded.settings.fields,
                     # The scheduler logs counts only: no per-lead scores held for a report.
-                    options=ScoringOptions(
-                        chunk=loaded.settings.scoring.batch_leads, keep_scores=False
+                    options=ScoringOptions.from_settings(
+                        loaded.settings.scoring, keep_scores=False
                     ),
                 )
                 scored = scoring.run()

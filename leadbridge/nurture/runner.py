@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from leadbridge.config_setup import FieldSettings
+from leadbridge.config_setup import FieldSettings, ScoringSettings
 from leadbridge.connectors.base import Connector
 from leadbridge.connectors.hubspot.connector import HubSpotConnector
 from leadbridge.errors import LeadbridgeError, Recovery
@@ -50,6 +50,17 @@ class ScoringOptions:
     chunk: int = 20_000
     # Keep every Score in the report (the CLI prints them); the scheduler needs only counts.
     keep_scores: bool = True
+
+    @classmethod
+    def from_settings(
+        cls, settings: ScoringSettings, *, keep_scores: bool = True
+    ) -> ScoringOptions:
+        """Options from the [scoring] section."""
+        return cls(
+            overlap=timedelta(minutes=settings.events_overlap_minutes),
+            chunk=settings.batch_leads,
+            keep_scores=keep_scores,
+        )
 
 
 @dataclass
