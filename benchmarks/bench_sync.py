@@ -7,16 +7,16 @@ store and both connectors run here. API calls are counted by the emulators' own 
 from __future__ import annotations
 
 import math
-import resource
 import tempfile
+import time
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from sqlmodel import col, select
 
-from benchmarks.measure import measure
-from benchmarks.sandbox_process import SandboxProcess, System, bench_records
+from benchmarks.measure import Measured, measure, peak_rss_mib, reset_peak_rss
+from benchmarks.sandbox_process import SandboxProcess, System, bench_records, trace_memory
 from leadbridge.connectors.factory import hubspot_from_sandbox, salesforce_from_sandbox
 from leadbridge.setup.fields import hubspot_specs, salesforce_specs
 from leadbridge.store.db import Store
@@ -48,11 +48,35 @@ def _minimum(report: SyncReport, system: System, *, full: bool) -> int:
     return reads + writes + backlinks
 
 
+def _rss_mib() -> float | None:
+    """The process's resident memory now (Linux), to tell a step's growth from what it found."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
+
+
+def _timed(sync: Any) -> tuple[SyncReport, Measured]:
+    if trace_memory():
+        return measure(sync)
+    wall, cpu = time.perf_counter(), time.process_time()
+    report = sync()
+    return report, Measured(time.perf_counter() - wall, time.process_time() - cpu, math.nan)
+
+
 def _step(
     name: str, sandbox: SandboxProcess, sync: Any, *, full: bool
 ) -> tuple[SyncReport, list[dict[str, Any]]]:
     before = {s: _total(sandbox, s) for s in ("salesforce", "hubspot")}
-    report, cost = measure(sync)
+    # Each step's own peak: an earlier step's high-water mark must not hide this one's.
+    rss_before = _rss_mib()
+    rss_reset = reset_peak_rss()
+    report, cost = _timed(sync)
+    peak_rss = peak_rss_mib()
     rows = []
     for system in ("salesforce", "hubspot"):
         side = report.sides[system]
@@ -73,8 +97,13 @@ def _step(
                 "records_per_second": round(side.read / cost.wall_seconds) if side.read else 0,
                 "wall_seconds": round(cost.wall_seconds, 2),
                 "engine_cpu_seconds": round(cost.cpu_seconds, 2),
-                "peak_python_mib": round(cost.peak_python_mib, 1),
-                "max_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+                "peak_python_mib": (
+                    None if math.isnan(cost.peak_python_mib) else round(cost.peak_python_mib, 1)
+                ),
+                # The step's own peak when the kernel allows a reset, else the process's so far.
+                "max_rss_mib": round(peak_rss),
+                "max_rss_of": "step" if rss_reset else "process",
+                "rss_before_mib": None if rss_before is None else round(rss_before),
             }
         )
     return report, rows

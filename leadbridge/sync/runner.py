@@ -8,6 +8,9 @@ largest batches, then commit links, snapshots, lineage, queue entries and that s
 one transaction. A crash at any point resumes from the last committed chunk: what was written
 after it is an echo next time (snapshots match) and creates are upserts by external id, so
 nothing is duplicated, and the cursor never moves past an uncommitted change.
+
+Both change sets stay in memory for the whole run, so they are kept packed (changeset.py): a
+record becomes a Record again only for its chunk, an identity lookup or a merge.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from typing import Any
 
 from leadbridge.connectors.base import EPOCH, Connector, Cursor, Record, Side, WriteResult
 from leadbridge.errors import LeadbridgeError, Recovery
+from leadbridge.sync.changeset import ChangeSet, PoolIndex
 from leadbridge.sync.identity import (
     Decision,
     Duplicate,
@@ -119,35 +123,6 @@ class _Links:
         return self._by.get((side, record_id))
 
 
-class _PoolIndex:
-    """Records of one side by id, by the external-id field and by normalised e-mail."""
-
-    def __init__(
-        self, records: Iterable[Record], *, ext_field: str, email_field: str | None
-    ) -> None:
-        self._by_id: dict[str, Record] = {}
-        self._by_ext: dict[str, list[Record]] = defaultdict(list)
-        self._by_email: dict[str, list[Record]] = defaultdict(list)
-        for record in records:
-            self._by_id[record.id] = record
-            pointer = record.values.get(ext_field)
-            if pointer:
-                self._by_ext[str(pointer)].append(record)
-            email = normalise_email(record.values.get(email_field or ""))
-            if email:
-                self._by_email[email].append(record)
-
-    def by_ext(self, record_id: str, pointer: str) -> list[Record]:
-        """Records pointing at record_id, and the record the pointer names."""
-        found = list(self._by_ext.get(record_id, ()))
-        named = self._by_id.get(pointer) if pointer else None
-        return [*found, named] if named is not None else found
-
-    def by_email(self, email: str | None) -> list[Record]:
-        """Records with this normalised e-mail."""
-        return list(self._by_email.get(email, ())) if email else []
-
-
 def _link_from_row(row: LinkRow) -> Link:
     return Link(
         hubspot_id=row.hubspot_id,
@@ -180,9 +155,9 @@ class PairSync:
         self._current_run = 0
         # Records already merged in this run as the other half of a pair: their copy in the
         # change set was read before this run wrote to them, so it must not be merged again.
-        self._merged: set[tuple[Side, str]] = set()
+        self._merged: dict[Side, set[str]] = {side: set() for side in SIDES}
         self._complete: dict[Side, bool] = {}
-        self._pools: dict[Side, _PoolIndex] = {}
+        self._pools: dict[Side, PoolIndex] = {}
 
     # -- the run ----------------------------------------------------------------------------
 
@@ -228,27 +203,26 @@ class PairSync:
         return report
 
     def _sync(self, report: SyncReport) -> None:
-        changes: dict[Side, dict[str, Record]] = {}
+        changes: dict[Side, ChangeSet] = {side: ChangeSet() for side in SIDES}
         final: dict[tuple[Side, str], Cursor] = {}
         for side, object_name in self._streams():
-            records, cursor = self._read(side, object_name)
-            changes.setdefault(side, {}).update({r.id: r for r in records})
-            report.sides[side].read += len(records)
+            read, cursor = self._read(side, object_name, changes[side])
+            report.sides[side].read += read
             if cursor is not None:
                 final[(side, object_name)] = cursor
         self._read_archived(changes, report)
         retried = self._retry_due(changes)
         for side in SIDES:
-            ordered = sorted(changes.get(side, {}).values(), key=lambda r: r.cursor)
+            ordered = changes[side].in_cursor_order()
             for start in range(0, len(ordered), self.options.chunk):
-                chunk = ordered[start : start + self.options.chunk]
+                chunk = [changes[side][i] for i in ordered[start : start + self.options.chunk]]
                 cursors = self._chunk_cursors(side, chunk)
                 self._process(side, chunk, changes, report, cursors=cursors, retried=retried)
             if not self.options.dry_run:
                 done = {k: v for k, v in final.items() if k[0] == side}
                 self.state.commit_page(PageCommit(cursors=done))
 
-    def _read_archived(self, changes: dict[Side, dict[str, Record]], report: SyncReport) -> None:
+    def _read_archived(self, changes: Mapping[Side, ChangeSet], report: SyncReport) -> None:
         """HubSpot deletes: its search never returns archived records, so ask for them apart."""
         connector = self.connectors["hubspot"]
         read_deleted = getattr(connector, "read_deleted", None)
@@ -264,7 +238,7 @@ class PairSync:
         # Only linked records matter: an archived record that was never synced needs nothing.
         for record in archived:
             if record.id in linked:
-                changes.setdefault("hubspot", {})[record.id] = replace(record, modified_at=EPOCH)
+                changes["hubspot"].add(replace(record, modified_at=EPOCH))
                 report.sides["hubspot"].read += 1
 
     def _streams(self) -> list[tuple[Side, str]]:
@@ -291,7 +265,8 @@ class PairSync:
             self._contact_fields = set(schema.fields)
         return self._contact_fields
 
-    def _read(self, side: Side, object_name: str) -> tuple[list[Record], Cursor | None]:
+    def _read(self, side: Side, object_name: str, into: ChangeSet) -> tuple[int, Cursor | None]:
+        """Read one stream into the side's change set, page by page; (records read, cursor)."""
         cursor = (
             None if self.options.full else self.state.cursor(side=side, object_name=object_name)
         )
@@ -300,7 +275,7 @@ class PairSync:
             # A read from the beginning holds every live record of that side: identity
             # lookups can then be answered from it without asking the API again.
             self._complete[side] = cursor is None
-        records: list[Record] = []
+        read = 0
         last: Cursor | None = None
         pages = self.connectors[side].read_changes(
             object_name,
@@ -309,13 +284,15 @@ class PairSync:
             overlap=self.options.overlap if cursor is not None else timedelta(0),
         )
         for page in pages:
-            records.extend(page.records)
+            for record in page.records:
+                into.add(record)
+            read += len(page.records)
             last = page.cursor
             if self.on_progress is not None:
-                self.on_progress(f"read {side} {object_name}", len(records))
+                self.on_progress(f"read {side} {object_name}", read)
         if last is not None and cursor is not None and last < cursor:
             last = cursor  # an overlap re-read must never move the cursor back
-        return records, last
+        return read, last
 
     def _chunk_cursors(self, side: Side, chunk: Sequence[Record]) -> dict[tuple[Side, str], Cursor]:
         newest: dict[str, Cursor] = {}
@@ -336,7 +313,7 @@ class PairSync:
 
     # -- queued retries ---------------------------------------------------------------------
 
-    def _retry_due(self, changes: dict[Side, dict[str, Record]]) -> dict[tuple[Side, str], int]:
+    def _retry_due(self, changes: Mapping[Side, ChangeSet]) -> dict[tuple[Side, str], int]:
         """Re-read records whose queued error is due, so they go through the normal path."""
         due = self.state.due_errors()
         by_side: dict[Side, list[str]] = defaultdict(list)
@@ -352,7 +329,7 @@ class PairSync:
             assert item.id is not None
             queued[(source, record_id)] = item.id
         for side, ids in by_side.items():
-            missing = [i for i in ids if i not in changes.get(side, {})]
+            missing = [i for i in ids if i not in changes[side]]
             if not missing:
                 continue
             object_name = (
@@ -365,7 +342,7 @@ class PairSync:
                 fields=self._fields(side, object_name),
             )
             for record in found:
-                changes.setdefault(side, {})[record.id] = replace(record, modified_at=EPOCH)
+                changes[side].add(replace(record, modified_at=EPOCH))
         return queued
 
     # -- one chunk --------------------------------------------------------------------------
@@ -374,7 +351,7 @@ class PairSync:
         self,
         side: Side,
         chunk: Sequence[Record],
-        changes: Mapping[Side, Mapping[str, Record]],
+        changes: Mapping[Side, ChangeSet],
         report: SyncReport,
         *,
         cursors: dict[tuple[Side, str], Cursor],
@@ -390,7 +367,7 @@ class PairSync:
         ]
         # An unlinked Contact is not this pair's: contacts are followed only after conversion.
         report.sides[side].skipped += len(chunk) - len(followed)
-        fresh = [r for r in followed if (side, r.id) not in self._merged]
+        fresh = [r for r in followed if r.id not in self._merged[side]]
         report.sides[side].unchanged += len(followed) - len(fresh)
         followed = fresh
         live = [r for r in followed if self._changed(side, r, links)]
@@ -475,9 +452,8 @@ class PairSync:
         plans = [self._fit_converted(p) for p in plans]
         for rec in plans:
             if rec.hubspot_id and rec.salesforce_id:
-                self._merged.update(
-                    {("hubspot", rec.hubspot_id), ("salesforce", rec.salesforce_id)}
-                )
+                self._merged["hubspot"].add(rec.hubspot_id)
+                self._merged["salesforce"].add(rec.salesforce_id)
         plan = Plan(pair=self.mapping.name, records=tuple(plans))
         self._count(plan, report)
         if self.options.dry_run:
@@ -512,7 +488,7 @@ class PairSync:
         side: Side,
         record: Record,
         decision: Decision,
-        changes: Mapping[Side, Mapping[str, Record]],
+        changes: Mapping[Side, ChangeSet],
         links: _Links,
     ) -> PlanInput:
         other = other_side(side)
@@ -523,7 +499,7 @@ class PairSync:
             records[other] = matched
         elif isinstance(link, Link):
             other_id = link.id(other)
-            current = changes.get(other, {}).get(other_id)
+            current = changes[other].get(other_id)
             if current is None and link.snapshot is not None:
                 # Not in the other side's change set: it still holds the snapshot's values.
                 object_name = (
@@ -557,7 +533,7 @@ class PairSync:
         side: Side,
         records: Sequence[Record],
         links: _Links,
-        changes: Mapping[Side, Mapping[str, Record]],
+        changes: Mapping[Side, ChangeSet],
     ) -> dict[str, tuple[list[Record], list[Record]]]:
         """Other-side records that may be the same person: by external id, then by e-mail."""
         other = other_side(side)
@@ -603,7 +579,7 @@ class PairSync:
                 other_object, key_field=their_email, keys=list(emails), fields=fields
             )
         index = self._pool_index(other, changes)
-        extra = _PoolIndex(found, ext_field=their_ext, email_field=their_email)
+        extra = PoolIndex(found, ext_field=their_ext, email_field=their_email)
         result: dict[str, tuple[list[Record], list[Record]]] = {}
         wanted: set[str] = set()
         for record in unlinked:
@@ -642,7 +618,7 @@ class PairSync:
         side: Side,
         records: Sequence[Record],
         candidates: Mapping[str, tuple[list[Record], list[Record]]],
-        changes: Mapping[Side, Mapping[str, Record]],
+        changes: Mapping[Side, ChangeSet],
     ) -> dict[str, list[str]]:
         """Other records on the same side sharing the e-mail of a record with an e-mail match."""
         email_field = self.mapping.email(side)
@@ -679,12 +655,12 @@ class PairSync:
             if len([i for i in same[email] if i != record_id]) > 0
         }
 
-    def _pool_index(self, side: Side, changes: Mapping[Side, Mapping[str, Record]]) -> _PoolIndex:
+    def _pool_index(self, side: Side, changes: Mapping[Side, ChangeSet]) -> PoolIndex:
         """An index of one side's change set, built once per run (it is not modified)."""
         cached = self._pools.get(side)
         if cached is None:
-            cached = _PoolIndex(
-                changes.get(side, {}).values(),
+            cached = PoolIndex(
+                changes[side],
                 ext_field=self.mapping.external_id(side),
                 email_field=self.mapping.email(side),
             )
