@@ -313,14 +313,16 @@ class BulkPath:
         if pending is not None:
             yield Page(records=tuple(pending), cursor=final)
             return
-        buffered.sort(key=lambda record: record.cursor)
-        for start in range(0, len(buffered), size):
-            chunk = buffered[start : start + size]
-            last = start + size >= len(buffered)
-            stamp = Cursor(modified_at=chunk[-1].modified_at)
-            yield Page(records=tuple(chunk), cursor=final if last else max(stamp, held))
         if not buffered:
             yield Page(records=(), cursor=max(final, held))
+            return
+        # Oldest last, so each page is popped off the end: a page handed out is no longer held
+        # here, and the caller can let it go while the rest is still being paged.
+        buffered.sort(key=lambda record: record.cursor, reverse=True)
+        while buffered:
+            chunk = [buffered.pop() for _ in range(min(size, len(buffered)))]
+            stamp = Cursor(modified_at=chunk[-1].modified_at)
+            yield Page(records=tuple(chunk), cursor=max(stamp, held) if buffered else final)
 
     def _query_pages(self, object_name: str, soql: str) -> Iterator[list[dict[str, str]]]:
         what = f"bulk query {object_name}"
