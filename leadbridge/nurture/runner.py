@@ -153,7 +153,7 @@ class ScoringRunner:
             report.outcome = "locked"
             report.message = "a sync or scoring run holds this pair; try again later"
             return report
-        before = self._calls()
+        before = {"hubspot": self._calls(self.hubspot), "salesforce": self._calls(self.salesforce)}
         report.run_id = self.sync_state.start_run(kind=kind, dry_run=False)
         try:
             body(report, now or utcnow())
@@ -162,20 +162,23 @@ class ScoringRunner:
             report.outcome = "failed" if error.recovery is Recovery.RETRY_LATER else "stopped"
             report.message = str(error)
         finally:
-            report.api_calls = self._calls() - before
+            calls_hubspot = self._calls(self.hubspot) - before["hubspot"]
+            calls_salesforce = self._calls(self.salesforce) - before["salesforce"]
+            report.api_calls = calls_hubspot + calls_salesforce
             self.sync_state.finish_run(
                 report.run_id,
                 outcome=report.outcome,
                 counts=report.as_dict(),
-                calls_salesforce=0,
-                calls_hubspot=report.api_calls,
+                calls_salesforce=calls_salesforce,
+                calls_hubspot=calls_hubspot,
                 message=report.message,
             )
             self.sync_state.release_lease(name=lease, holder=self.holder)
         return report
 
-    def _calls(self) -> int:
-        return self.hubspot.budget().calls_made + self.salesforce.budget().calls_made
+    @staticmethod
+    def _calls(connector: Connector) -> int:
+        return connector.budget().calls_made
 
     def _incremental(self, report: ScoringReport, now: datetime) -> None:
         cursor = self.state.events_cursor()

@@ -19,7 +19,7 @@ from leadbridge.sandbox.runtime import RunningSandbox, SandboxOptions
 from leadbridge.sandbox.salesforce.rejections import RejectRule
 from leadbridge.setup.fields import hubspot_specs, salesforce_specs
 from leadbridge.store.db import Store
-from leadbridge.store.models import ErrorQueueItem, LeadScore, Lineage
+from leadbridge.store.models import ErrorQueueItem, LeadScore, Lineage, Run
 from leadbridge.sync.mapping import load_mapping
 from leadbridge.sync.runner import SyncOptions, SyncReport, run_pair
 from leadbridge.sync.state import SyncState
@@ -140,6 +140,10 @@ def test_scores_reach_both_systems_and_nothing_echoes(world: World) -> None:
         assert {r.target_side for r in rows} == {"hubspot", "salesforce"}
         saved = session.exec(select(LeadScore).where(LeadScore.hubspot_id == hot)).one()
         assert saved.total == hot_score.total
+        run = session.exec(select(Run).where(Run.id == first.run_id)).one()
+        assert run.calls_salesforce > 0
+        assert run.calls_hubspot > 0
+        assert run.calls_salesforce + run.calls_hubspot == first.api_calls
         assert saved.salesforce_id == lead_id
         assert saved.mql_since is not None
 
