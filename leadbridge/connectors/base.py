@@ -287,3 +287,12 @@ class Connector(Protocol):
     def budget(self) -> ApiBudget:
         """Calls made and the daily budget left."""
         ...
+
+
+@runtime_checkable
+class ReadsArchived(Protocol):
+    """A connector whose change reads miss deletes, and which reads them apart (HubSpot)."""
+
+    def read_deleted(self, object_name: str, *, since: datetime | None) -> list[Record]:
+        """Records deleted (archived) after `since`, or all of them when it is None."""
+        ...

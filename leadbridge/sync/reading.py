@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import timedelta
 
-from leadbridge.connectors.base import EPOCH, Connector, Cursor, Record, Side
+from leadbridge.connectors.base import EPOCH, Connector, Cursor, ReadsArchived, Record, Side
 from leadbridge.sync.changeset import ChangeSet
 from leadbridge.sync.mapping import PairMapping
 from leadbridge.sync.state import SyncState
@@ -113,15 +113,14 @@ class SideReader:
     def read_archived(self, *, changes: Mapping[Side, ChangeSet]) -> int:
         """HubSpot deletes: its search never returns archived records, so ask for them apart."""
         connector = self.connectors["hubspot"]
-        read_deleted = getattr(connector, "read_deleted", None)
-        if read_deleted is None:
+        if not isinstance(connector, ReadsArchived):
             return 0
         object_name = self.mapping.hubspot_object
         cursor = self.state.cursor(side="hubspot", object_name=object_name)
         since = None
         if cursor is not None and not self.full:
             since = cursor.modified_at - self.overlap
-        archived: list[Record] = read_deleted(object_name, since=since)
+        archived = connector.read_deleted(object_name, since=since)
         linked = self.state.links_by_hubspot(r.id for r in archived)
         added = 0
         # Only linked records matter: an archived record that was never synced needs nothing.
