@@ -16,6 +16,7 @@ from leadbridge.sync.identity import (
     Duplicate,
     Link,
     Linked,
+    LinkIndex,
     Matched,
     New,
     Skip,
@@ -24,7 +25,6 @@ from leadbridge.sync.identity import (
 from leadbridge.sync.lookup import (
     Candidates,
     IdentityLookups,
-    RunLinks,
     SkipMemo,
     link_from_row,
     link_rows,
@@ -76,7 +76,7 @@ class ChunkPlanner:
         retried: Mapping[tuple[Side, str], int],
     ) -> ChunkPlan:
         """Plan one chunk; counts what needs no work in `report` and settles queued no-ops."""
-        links = RunLinks()
+        links = LinkIndex()
         for row in link_rows(self.state, side=side, ids=[r.id for r in chunk]).values():
             links.add(link_from_row(row))
         converted = self.mapping.converted_object
@@ -121,7 +121,7 @@ class ChunkPlanner:
         self,
         side: Side,
         live: Sequence[Record],
-        links: RunLinks,
+        links: LinkIndex,
         changes: Mapping[Side, ChangeSet],
     ) -> tuple[list[PlanInput], list[SkipMemo]]:
         """Identity decisions for the chunk's changed records, with the records to merge."""
@@ -165,7 +165,7 @@ class ChunkPlanner:
         self,
         side: Side,
         record: Record,
-        links: RunLinks,
+        links: LinkIndex,
         candidates: Candidates,
         siblings: Mapping[str, list[str]],
     ) -> Decision:
@@ -204,7 +204,7 @@ class ChunkPlanner:
             )
         return decision
 
-    def _changed(self, side: Side, record: Record, links: RunLinks) -> bool:
+    def _changed(self, side: Side, record: Record, links: LinkIndex) -> bool:
         if record.deleted or record.merged_into:
             return True
         link = links.by_id(side, record.id)

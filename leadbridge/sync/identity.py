@@ -47,8 +47,12 @@ class LinkIndex:
     def __init__(self, links: Iterable[Link] = ()) -> None:
         self._by: dict[tuple[Side, str], Link] = {}
         for link in links:
-            self._by[("hubspot", link.hubspot_id)] = link
-            self._by[("salesforce", link.salesforce_id)] = link
+            self.add(link)
+
+    def add(self, link: Link) -> None:
+        """Know a link by both of its ids (a later link for the same id replaces it)."""
+        self._by[("hubspot", link.hubspot_id)] = link
+        self._by[("salesforce", link.salesforce_id)] = link
 
     def by_id(self, side: Side, record_id: str) -> Link | None:
         """The link holding record_id on `side`, if any."""

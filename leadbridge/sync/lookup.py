@@ -12,7 +12,7 @@ from datetime import datetime
 
 from leadbridge.connectors.base import EPOCH, Connector, Record, Side
 from leadbridge.sync.changeset import ChangeSet, PoolIndex
-from leadbridge.sync.identity import Link, normalise_email
+from leadbridge.sync.identity import Link, LinkIndex, normalise_email
 from leadbridge.sync.mapping import PairMapping
 from leadbridge.sync.merge import other_side
 from leadbridge.sync.reading import SideReader, id_field, main_object
@@ -23,22 +23,6 @@ from leadbridge.sync.state import LinkRow, SyncState
 Candidates = dict[str, tuple[list[Record], list[Record]]]
 # (side, record id, modified at, reason): an unlinked record left alone, for the skip memo.
 SkipMemo = tuple[str, str, datetime, str]
-
-
-class RunLinks:
-    """Links known to this run (from the store plus those made in this chunk)."""
-
-    def __init__(self) -> None:
-        self._by: dict[tuple[Side, str], Link] = {}
-
-    def add(self, link: Link) -> None:
-        """Know a link by both of its ids."""
-        self._by[("hubspot", link.hubspot_id)] = link
-        self._by[("salesforce", link.salesforce_id)] = link
-
-    def by_id(self, side: Side, record_id: str) -> Link | None:
-        """The link holding record_id on `side`, if any."""
-        return self._by.get((side, record_id))
 
 
 def link_from_row(row: LinkRow) -> Link:
@@ -80,7 +64,7 @@ class IdentityLookups:
         *,
         side: Side,
         records: Sequence[Record],
-        links: RunLinks,
+        links: LinkIndex,
         changes: Mapping[Side, ChangeSet],
     ) -> Candidates:
         """Other-side records that may be the same person: by external id, then by e-mail."""
@@ -142,7 +126,7 @@ class IdentityLookups:
         return result
 
     def remembered(
-        self, *, side: Side, records: Sequence[Record], links: RunLinks
+        self, *, side: Side, records: Sequence[Record], links: LinkIndex
     ) -> dict[str, str]:
         """Unlinked records skipped by an earlier run and unchanged since: id -> reason."""
         unlinked = {

@@ -48,7 +48,8 @@ def test_every_canonical_value_comes_back_equal_and_of_the_same_type() -> None:
     assert list(back.values) == list(values)  # field order too
     for name, value in values.items():
         assert type(back.values[name]) is type(value)
-        assert str(back.values[name]) == str(value)  # Decimal("12.50") keeps its digits
+        if not isinstance(value, frozenset):  # a set's text follows its hash order
+            assert str(back.values[name]) == str(value)  # Decimal("12.50") keeps its digits
     assert back.values["moment"].tzinfo == UTC  # type: ignore[union-attr]
 
 
