@@ -17,7 +17,7 @@ from sqlmodel import col, select
 
 from leadbridge.connectors.base import CanonicalValue
 from leadbridge.connectors.base import Cursor as ReadCursor
-from leadbridge.store.bulk import insert_rows
+from leadbridge.store.bulk import insert_rows, select_in
 from leadbridge.store.columns import utcnow
 from leadbridge.store.db import Store
 from leadbridge.store.models import Cursor, ErrorQueueItem, LeadScore, Lineage, Link, Run
@@ -26,7 +26,6 @@ from leadbridge.sync.snapshot import Snapshot
 EVENTS_SIDE = "hubspot_events"
 EVENTS_OBJECT = "contacts"
 QUEUE_PAIR = "scoring"  # the sync runner retries only its own pair's entries; these are ours
-IN_LIST = 500  # ids per IN (...) list: well inside every backend's bound-parameter limit
 
 
 @dataclass(frozen=True)
@@ -99,7 +98,7 @@ class ScoringState:
         """Saved scores by HubSpot id."""
         query = select(LeadScore).where(col(LeadScore.pair) == self.pair)
         with self.store.session() as session:
-            rows = in_batches(session, query, col(LeadScore.hubspot_id), hubspot_ids)
+            rows = select_in(session, query, col(LeadScore.hubspot_id), hubspot_ids)
             return {row.hubspot_id: row for row in rows}
 
     def with_hits(self, hubspot_ids: list[str], *, digest: str) -> set[str]:
@@ -110,7 +109,7 @@ class ScoringState:
             .where(col(LeadScore.hits_digest) == digest)
         )
         with self.store.session() as session:
-            return set(in_batches(session, query, col(LeadScore.hubspot_id), hubspot_ids))
+            return set(select_in(session, query, col(LeadScore.hubspot_id), hubspot_ids))
 
     def score_of(self, record_id: str) -> LeadScore | None:
         """One saved score by HubSpot or Salesforce id."""
@@ -128,7 +127,7 @@ class ScoringState:
         """Links of these HubSpot records."""
         query = select(Link).where(col(Link.pair) == self.pair)
         with self.store.session() as session:
-            rows = in_batches(session, query, col(Link.hubspot_id), hubspot_ids)
+            rows = select_in(session, query, col(Link.hubspot_id), hubspot_ids)
             return {row.hubspot_id: _info(row) for row in rows}
 
     def link_by_salesforce(self, salesforce_id: str) -> LinkInfo | None:
@@ -246,7 +245,7 @@ class ScoringState:
         """Insert new score rows and update existing ones, one executemany each."""
         ids = [score.hubspot_id for score in scores]
         query = select(LeadScore.hubspot_id, LeadScore.id).where(col(LeadScore.pair) == self.pair)
-        existing: dict[str, int] = dict(in_batches(session, query, col(LeadScore.hubspot_id), ids))
+        existing: dict[str, int] = dict(select_in(session, query, col(LeadScore.hubspot_id), ids))
         link_hashes = self._link_hashes(session, ids)
         fresh: list[dict[str, Any]] = []
         changed: list[dict[str, Any]] = []
@@ -298,7 +297,7 @@ class ScoringState:
                 .where(col(ErrorQueueItem.side) == side)
                 .where(col(ErrorQueueItem.status) == "open")
             )
-            for item in in_batches(session, query, col(ErrorQueueItem.record_id), record_ids):
+            for item in select_in(session, query, col(ErrorQueueItem.record_id), record_ids):
                 item.status = "resolved"
                 item.next_retry_at = None
                 item.updated_at = now
@@ -306,7 +305,7 @@ class ScoringState:
 
     def _link_hashes(self, session: Any, hubspot_ids: list[str]) -> dict[str, str]:
         query = select(Link.hubspot_id, Link.snapshot_hash).where(col(Link.pair) == self.pair)
-        return dict(in_batches(session, query, col(Link.hubspot_id), hubspot_ids))
+        return dict(select_in(session, query, col(Link.hubspot_id), hubspot_ids))
 
     def _merge_snapshots(
         self,
@@ -316,7 +315,7 @@ class ScoringState:
     ) -> dict[str, str]:
         """Put the written values into the links' snapshots; return their new hashes."""
         query = select(Link).where(col(Link.pair) == self.pair)
-        rows = in_batches(session, query, col(Link.hubspot_id), list(changes))
+        rows = select_in(session, query, col(Link.hubspot_id), list(changes))
         hashes: dict[str, str] = {}
         for row in rows:
             current = Snapshot.from_data(row.snapshot)
@@ -353,15 +352,6 @@ class ScoringState:
         # No retry time: the scoring run itself writes again (the lead stays unsettled).
         item.next_retry_at = None
         session.add(item)
-
-
-def in_batches(session: Any, query: Any, column: Any, ids: Iterable[str]) -> list[Any]:
-    """The query's rows whose `column` is one of `ids`, asked IN_LIST ids at a time."""
-    unique = list(dict.fromkeys(ids))
-    found: list[Any] = []
-    for start in range(0, len(unique), IN_LIST):
-        found.extend(session.exec(query.where(column.in_(unique[start : start + IN_LIST]))).all())
-    return found
 
 
 def _info(row: Link) -> LinkInfo:

@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
 from leadbridge.nurture.workflows import FieldChange, Occurrence, ScoreSeen, execution_key
+from leadbridge.store.bulk import select_in
 from leadbridge.store.db import Store
 from leadbridge.store.models import Cursor, LeadScore, Lineage, Link, WorkflowExecution
 from leadbridge.sync.snapshot import decode_value
@@ -173,20 +174,11 @@ class WorkflowState:
 
     def known(self, keys: Iterable[str]) -> set[str]:
         """Which of these keys already have an execution row."""
-        wanted = sorted(set(keys))
-        found: set[str] = set()
+        query = select(WorkflowExecution.idempotency_key).where(
+            col(WorkflowExecution.pair) == self.pair
+        )
         with self.store.session() as session:
-            for start in range(0, len(wanted), 500):
-                found.update(
-                    session.exec(
-                        select(WorkflowExecution.idempotency_key)
-                        .where(col(WorkflowExecution.pair) == self.pair)
-                        .where(
-                            col(WorkflowExecution.idempotency_key).in_(wanted[start : start + 500])
-                        )
-                    ).all()
-                )
-        return found
+            return set(select_in(session, query, col(WorkflowExecution.idempotency_key), keys))
 
     def record(self, occurrences: Sequence[Occurrence], *, now: datetime) -> int:
         """Insert new occurrences as pending rows; a key already there is left alone."""

@@ -1,8 +1,8 @@
-"""Bulk writes for the large tables (lineage, links): one executemany per page, not per row."""
+"""Bulk access for the large tables: one executemany per page, and IN (...) lists in batches."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Table, insert
@@ -17,3 +17,21 @@ def insert_rows(session: Session, model: type[SQLModel], rows: Sequence[Mapping[
     assert isinstance(table, Table)
     session.connection().execute(insert(table), list(rows))
     return len(rows)
+
+
+IN_LIST = 500  # ids per IN (...) list: well inside every backend's bound-parameter limit
+
+
+def id_batches(ids: Iterable[str], *, size: int = IN_LIST) -> Iterator[list[str]]:
+    """The distinct ids (first-seen order) in lists short enough for one IN (...)."""
+    unique = list(dict.fromkeys(ids))
+    for start in range(0, len(unique), size):
+        yield unique[start : start + size]
+
+
+def select_in(session: Any, query: Any, column: Any, ids: Iterable[str]) -> list[Any]:
+    """The query's rows whose `column` is one of `ids`, asked a batch of ids at a time."""
+    found: list[Any] = []
+    for batch in id_batches(ids):
+        found.extend(session.exec(query.where(column.in_(batch))).all())
+    return found

@@ -23,6 +23,7 @@ from sqlmodel import col, select
 
 from leadbridge.connectors.base import CanonicalValue, Connector, Side, WriteOp, WriteResult
 from leadbridge.errors import LeadbridgeError, TransientError
+from leadbridge.store.bulk import id_batches
 from leadbridge.store.columns import utcnow
 from leadbridge.store.db import Store
 from leadbridge.store.models import Lineage, Link, Run
@@ -134,9 +135,8 @@ def plan_revert(
     ids = sorted({row.record_id for row in rows if row.record_id})
     links: list[Link] = []
     with store.session() as session:
-        # In chunks: a large run names more records than a statement may carry parameters.
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
+        # In batches: a large run names more records than a statement may carry parameters.
+        for chunk in id_batches(ids):
             links.extend(
                 session.exec(
                     select(Link)

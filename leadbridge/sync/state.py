@@ -18,7 +18,7 @@ from sqlmodel import col, select
 
 from leadbridge.connectors.base import Cursor as ReadCursor
 from leadbridge.connectors.base import Side
-from leadbridge.store.bulk import insert_rows
+from leadbridge.store.bulk import id_batches, insert_rows, select_in
 from leadbridge.store.columns import utcnow
 from leadbridge.store.db import Store
 from leadbridge.store.models import (
@@ -125,25 +125,18 @@ class SyncState:
         return {row.salesforce_id: row for row in self._links(col(Link.salesforce_id), ids)}
 
     def _links(self, column: Any, ids: Iterable[str]) -> list[LinkRow]:
-        wanted = list(dict.fromkeys(ids))
-        found: list[LinkRow] = []
+        query = select(Link).where(col(Link.pair) == self.pair)
         with self.store.session() as session:
-            for start in range(0, len(wanted), 500):
-                chunk = wanted[start : start + 500]
-                rows = session.exec(
-                    select(Link).where(col(Link.pair) == self.pair).where(column.in_(chunk))
-                ).all()
-                found.extend(
-                    LinkRow(
-                        hubspot_id=r.hubspot_id,
-                        salesforce_id=r.salesforce_id,
-                        salesforce_type=r.salesforce_type,
-                        snapshot=r.snapshot,
-                        snapshot_hash=r.snapshot_hash,
-                    )
-                    for r in rows
+            return [
+                LinkRow(
+                    hubspot_id=r.hubspot_id,
+                    salesforce_id=r.salesforce_id,
+                    salesforce_type=r.salesforce_type,
+                    snapshot=r.snapshot,
+                    snapshot_hash=r.snapshot_hash,
                 )
-        return found
+                for r in select_in(session, query, column, ids)
+            ]
 
     def link_count(self) -> int:
         """How many records of the pair are linked."""
@@ -260,18 +253,14 @@ class SyncState:
 
     def skipped(self, *, side: str, ids: Iterable[str]) -> dict[str, tuple[datetime, str]]:
         """The skip memo of these records: modification time and reason, by id."""
-        wanted = list(dict.fromkeys(ids))
-        found: dict[str, tuple[datetime, str]] = {}
+        query = (
+            select(SkippedRecord)
+            .where(col(SkippedRecord.pair) == self.pair)
+            .where(col(SkippedRecord.side) == side)
+        )
         with self.store.session() as session:
-            for start in range(0, len(wanted), 500):
-                rows = session.exec(
-                    select(SkippedRecord)
-                    .where(col(SkippedRecord.pair) == self.pair)
-                    .where(col(SkippedRecord.side) == side)
-                    .where(col(SkippedRecord.record_id).in_(wanted[start : start + 500]))
-                ).all()
-                found.update({r.record_id: (r.modified_at, r.reason) for r in rows})
-        return found
+            rows = select_in(session, query, col(SkippedRecord.record_id), ids)
+            return {r.record_id: (r.modified_at, r.reason) for r in rows}
 
     def _save_skips(self, session: Any, page: PageCommit) -> None:
         """Replace the memo of the records skipped now; linked records leave it."""
@@ -282,13 +271,12 @@ class SyncState:
         for side, record_id, _when, _why in page.skipped:
             forget.setdefault(side, set()).add(record_id)
         for side, ids in forget.items():
-            listed = sorted(ids)
-            for start in range(0, len(listed), 500):
+            for batch in id_batches(sorted(ids)):
                 session.execute(
                     delete(SkippedRecord)
                     .where(col(SkippedRecord.pair) == self.pair)
                     .where(col(SkippedRecord.side) == side)
-                    .where(col(SkippedRecord.record_id).in_(listed[start : start + 500]))
+                    .where(col(SkippedRecord.record_id).in_(batch))
                 )
         rows = {
             (side, record_id): {
@@ -311,16 +299,11 @@ class SyncState:
         links = list({link.salesforce_id: link for link in links}.values())
         hubspot_ids = [link.hubspot_id for link in links]
         salesforce_ids = [link.salesforce_id for link in links]
+        query = select(Link).where(col(Link.pair) == self.pair)
         found: dict[int, Link] = {}
-        for start in range(0, len(links), 500):
-            for column, ids in (
-                (col(Link.hubspot_id), hubspot_ids[start : start + 500]),
-                (col(Link.salesforce_id), salesforce_ids[start : start + 500]),
-            ):
-                rows = session.exec(
-                    select(Link).where(col(Link.pair) == self.pair).where(column.in_(ids))
-                ).all()
-                found.update({row.id: row for row in rows})
+        for column, ids in ((col(Link.hubspot_id), hubspot_ids),
+                            (col(Link.salesforce_id), salesforce_ids)):  # fmt: skip
+            found.update({row.id: row for row in select_in(session, query, column, ids)})
         by_hubspot = {row.hubspot_id: row for row in found.values()}
         by_salesforce = {row.salesforce_id: row for row in found.values()}
         keep: dict[int, tuple[Link, LinkRow]] = {}
@@ -337,8 +320,10 @@ class SyncState:
                 fresh.append(link)
                 continue
             # A moved link (conversion, merge) may collide with another row: keep one.
-            keep[unique[0].id] = (unique[0], link)
-            drop.update(r.id for r in unique[1:])
+            first = unique[0]
+            assert first.id is not None  # rows read from the store have their ids
+            keep[first.id] = (first, link)
+            drop.update(r.id for r in unique[1:] if r.id is not None)
         for row_id in drop:
             keep.pop(row_id, None)
             session.delete(found[row_id])
