@@ -114,7 +114,10 @@ def test_scores_reach_both_systems_and_nothing_echoes(world: World) -> None:
     assert first.outcome == "ok", first.message
     hot_score = first.scores[hot]
     assert hot_score.is_mql
-    assert sum(line.points for line in hot_score.breakdown) == hot_score.total
+    rules_hit = {line.rule: line.points for line in hot_score.breakdown}
+    assert (rules_hit["document download"], rules_hit["webinar"], rules_hit["pricing page"]) == (
+        10, 15, 20
+    )  # fmt: skip
     assert first.new_mqls >= 1
 
     contact = world.contact(

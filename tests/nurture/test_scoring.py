@@ -115,11 +115,12 @@ def test_rounding_keeps_the_breakdown_exact() -> None:
              "half_life_days": 7} for n in range(3)
         ]}, source="t"
     )  # fmt: skip
-    # Each is 10 * 0.5 ** (3/7) = 7.43: exact sum 22.29 -> 22; lines 7 + 7 + 8 (largest first).
+    # Each is 10 * 0.5 ** (3/7) = 7.43: exact sum 22.29 -> 22; the floors give 21 and the missing
+    # unit goes to the first of the equal remainders (rule order): 8 + 7 + 7.
     events = [ev("page_view", days_ago=3, url=f"/p{n}") for n in range(3)]
     result = score({}, events, rules, NOW)
     assert result.total == 22
-    assert sum(line.points for line in result.breakdown) == result.total
+    assert [line.points for line in result.breakdown] == [8, 7, 7]
     assert largest_remainder([Fraction(1, 2), Fraction(1, 2), Fraction(1, 2)]) == [1, 1, 0]
     assert largest_remainder([Fraction(5, 2), Fraction(-1)]) == [3, -1]  # 1.5 rounds up to 2
 
