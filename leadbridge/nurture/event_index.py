@@ -117,7 +117,6 @@ class EventIndex:
         self.rules = rules
         self.only = only
         self.events_read = 0
-        self.hits_kept = 0
         # Contacts with any event at all, matched or not: an incremental run rescores these.
         self.seen: set[str] = set()
         self.newest: datetime | None = None  # the newest occurrence read (the events cursor)
@@ -139,7 +138,6 @@ class EventIndex:
             for index, times in found.items():
                 entry.rules.append(index)
                 entry.times.append(times[0])
-                self.hits_kept += 1
 
     def hits(self, contact_id: str) -> Hits:
         """One contact's hits by rule (empty when it has none)."""

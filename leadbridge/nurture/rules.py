@@ -93,11 +93,6 @@ class Rules:
         names = [r.condition.field for r in (*self.attribute, *self.negative)]
         return tuple(dict.fromkeys(names))
 
-    @property
-    def decays(self) -> bool:
-        """True when some behaviour rule loses points with time (the daily pass matters)."""
-        return any(r.half_life_days for r in self.behaviour)
-
 
 def rules_path(loaded: LoadedConfig, explicit: Path | None = None) -> Path:
     """The rules file: --file, else [scoring] rules_file, else rules/scoring.toml beside it."""

@@ -111,18 +111,6 @@ class ScoringState:
         with self.store.session() as session:
             return set(select_in(session, query, col(LeadScore.hubspot_id), hubspot_ids))
 
-    def score_of(self, record_id: str) -> LeadScore | None:
-        """One saved score by HubSpot or Salesforce id."""
-        with self.store.session() as session:
-            return session.exec(
-                select(LeadScore)
-                .where(col(LeadScore.pair) == self.pair)
-                .where(
-                    or_(col(LeadScore.hubspot_id) == record_id,
-                        col(LeadScore.salesforce_id) == record_id)
-                )
-            ).first()  # fmt: skip
-
     def links(self, hubspot_ids: Iterable[str]) -> dict[str, LinkInfo]:
         """Links of these HubSpot records."""
         query = select(Link).where(col(Link.pair) == self.pair)

@@ -99,7 +99,6 @@ class Action:
     url: str = ""
     resend_unknown: bool = False
     queue: str | None = None
-    round_robin: bool = False
     list_name: str | None = None
     side: str = ""
     field_name: str = ""
@@ -134,7 +133,6 @@ class WorkflowRules:
 
     source: str
     workflows: tuple[Workflow, ...]
-    digest: str = ""
 
     def enabled(self) -> tuple[Workflow, ...]:
         """The workflows that run."""

@@ -253,7 +253,7 @@ def read_action(r: TableReader, raw: Any, *, loc: list[Any]) -> Action | None:
                 "assign_owner needs exactly one of queue or round_robin",
                 'write queue = "Field Sales Queue" or round_robin = true',
             )
-        return Action(kind=kind, queue=queue, round_robin=bool(robin))
+        return Action(kind=kind, queue=queue)  # no queue: round robin
     if kind == "create_task":
         title = r.string(table, loc, "subject") or "First contact (SLA)"
         return Action(

@@ -10,8 +10,6 @@ always imported them from.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -78,10 +76,7 @@ def parse_workflows(data: Mapping[str, Any], *, source: str) -> WorkflowRules:
         seen.add(wf.name)
     if r.problems:
         raise problems_error(r.problems, source=source)
-    text = json.dumps(data, sort_keys=True, default=str).encode("utf-8")
-    return WorkflowRules(
-        source=source, workflows=tuple(found), digest=hashlib.sha256(text).hexdigest()
-    )
+    return WorkflowRules(source=source, workflows=tuple(found))
 
 
 def _loc(key: str) -> list[Any]:

@@ -24,7 +24,6 @@ from leadbridge.store.models import Cursor, LeadScore, Lineage, Link, WorkflowEx
 from leadbridge.sync.snapshot import decode_value
 
 CURSOR_SIDE = "workflows"
-FINAL = ("done", "failed", "skipped", "unknown")
 
 
 class WorkflowState:

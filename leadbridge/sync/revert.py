@@ -21,7 +21,7 @@ from typing import Any
 
 from sqlmodel import col, select
 
-from leadbridge.connectors.base import CanonicalValue, Connector, Side, WriteOp, WriteResult
+from leadbridge.connectors.base import Connector, Side, WriteOp, WriteResult
 from leadbridge.errors import LeadbridgeError, TransientError
 from leadbridge.store.bulk import id_batches
 from leadbridge.store.columns import utcnow
@@ -227,7 +227,7 @@ def apply_revert(
                     kind="update",
                     ref=record_id,
                     record_id=record_id,
-                    values={w.field: _decoded(w.restore) for w in writes},
+                    values={w.field: decode_value(w.restore) for w in writes},
                 )
                 for record_id, writes in records.items()
             ]
@@ -272,10 +272,6 @@ def _batches(plan: RevertPlan) -> dict[tuple[Side, str], dict[str, list[RevertWr
     for write in plan.to_write:
         batches[(write.side, write.object_name)][write.record_id].append(write)
     return batches
-
-
-def _decoded(encoded: Any) -> CanonicalValue:
-    return decode_value(encoded)
 
 
 def _commit(

@@ -109,11 +109,6 @@ class SyncState:
             row = session.get(Cursor, (self.pair, side, object_name))
             return ReadCursor.decode(row.value) if row is not None else None
 
-    def reset_cursors(self) -> None:
-        """Forget every cursor of the pair (a full re-read; snapshots still stop echoes)."""
-        with self.store.session() as session:
-            session.execute(delete(Cursor).where(col(Cursor.pair) == self.pair))
-
     # -- links ------------------------------------------------------------------------------
 
     def links_by_hubspot(self, ids: Iterable[str]) -> dict[str, LinkRow]:
@@ -137,11 +132,6 @@ class SyncState:
                 )
                 for r in select_in(session, query, column, ids)
             ]
-
-    def link_count(self) -> int:
-        """How many records of the pair are linked."""
-        with self.store.session() as session:
-            return len(session.exec(select(Link.id).where(col(Link.pair) == self.pair)).all())
 
     # -- runs -------------------------------------------------------------------------------
 

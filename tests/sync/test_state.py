@@ -78,7 +78,8 @@ def test_relinking_moves_the_link_and_unlink_removes_it(state: SyncState) -> Non
     assert links["1"].salesforce_type == "Contact"
     assert state.links_by_salesforce(["00QA"]) == {}
     state.commit_page(PageCommit(unlinks=["1"]))
-    assert state.link_count() == 0
+    assert state.links_by_hubspot(["1"]) == {}
+    assert state.links_by_salesforce(["003B"]) == {}
 
 
 def test_error_queue_backs_off_and_resolves(state: SyncState) -> None:
