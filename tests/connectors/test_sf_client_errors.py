@@ -128,3 +128,22 @@ def _lead_schema():  # type: ignore[no-untyped-def]
             ],
         }
     )
+
+
+@responses.activate
+def test_every_request_has_the_configured_timeout() -> None:
+    responses.add(
+        responses.GET,
+        BASE + "sobjects/Lead/describe",
+        json={"name": "Lead", "fields": []},
+        headers={"Sforce-Limit-Info": "api-usage=1/1000"},
+    )
+    credentials = SalesforceCredentials(
+        mode="token",
+        instance_url="https://acme.my.salesforce.com",
+        access_token=SecretStr("00Dxx!token-value"),
+        timeout_seconds=7.5,
+    )
+    sf = SalesforceConnector(client=SalesforceClient(credentials=credentials, retry=FAST))
+    sf.describe("Lead")  # simple-salesforce's restful() passes no timeout of its own
+    assert responses.calls[0].request.req_kwargs["timeout"] == 7.5

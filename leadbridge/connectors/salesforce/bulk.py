@@ -175,15 +175,13 @@ def job_error(status: Mapping[str, Any]) -> LeadbridgeError:
     )
 
 
-def _send(
-    sf: Salesforce, method: str, path: str, *, timeout: float, **kwargs: Any
-) -> requests.Response:
+def _send(sf: Salesforce, method: str, path: str, **kwargs: Any) -> requests.Response:
     # simple-salesforce's bulk2 helpers bundle create, upload, close and a sleeping poll loop
     # into one method and drop Sforce-Limit-Info. Its request function, which every REST helper
     # uses, sends exactly one request, re-signs in on 401 (when it signed in itself) and records
     # the usage header; URL and headers are read from `sf` per request, never a stale session.
     response: requests.Response = sf._call_salesforce(
-        method, sf.bulk2_url + path, name=path, timeout=timeout, **kwargs
+        method, sf.bulk2_url + path, name=path, **kwargs
     )
     return response
 
@@ -213,10 +211,9 @@ class BulkPath:
     def _request(
         self, what: str, method: str, path: str, *, idempotent: bool, **kwargs: Any
     ) -> requests.Response:
-        timeout = self.client.credentials.timeout_seconds
         return self.client.call(
             what,
-            lambda sf: _send(sf, method, path, timeout=timeout, **kwargs),
+            lambda sf: _send(sf, method, path, **kwargs),
             idempotent=idempotent,
         )
 

@@ -113,6 +113,23 @@ class _Counters:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
+class _TimedSession(requests.Session):
+    """A session whose every request has a timeout (requests waits forever by default).
+
+    simple-salesforce sends its sign-in, Tooling and REST calls through the session it is given,
+    mostly without a timeout of its own: set here, no call can hang a run.
+    """
+
+    def __init__(self, timeout: float) -> None:
+        super().__init__()
+        self.default_timeout = timeout
+
+    def request(self, *args: Any, **kwargs: Any) -> requests.Response:
+        """As Session.request, with the default timeout when none is given."""
+        kwargs.setdefault("timeout", self.default_timeout)
+        return super().request(*args, **kwargs)
+
+
 class SalesforceClient:
     """One signed-in simple-salesforce client behind the retry policy and the budget."""
 
@@ -125,15 +142,17 @@ class SalesforceClient:
     ) -> None:
         self.credentials = credentials
         self.retry = retry or RetryPolicy()
-        self._session = session or self._make_session(credentials.ca_file)
+        self._session = session or self._make_session(
+            credentials.ca_file, timeout=credentials.timeout_seconds
+        )
         self._sf: Salesforce | None = None
         self._counters = _Counters()
         self._sign_in_lock = threading.Lock()
         self.budget_recheck_seconds = BUDGET_RECHECK_SECONDS
 
     @staticmethod
-    def _make_session(ca_file: Path | None) -> requests.Session:
-        session = requests.Session()
+    def _make_session(ca_file: Path | None, *, timeout: float) -> requests.Session:
+        session = _TimedSession(timeout)
         if ca_file is not None:
             # requests ignores Session.verify when REQUESTS_CA_BUNDLE is set unless trust_env
             # is off; a configured CA must win.

@@ -143,7 +143,7 @@ class SalesforceConnector:
             return cached
         raw = self.client.call(
             f"describe {object_name}",
-            lambda sf: sf.restful(f"sobjects/{object_name}/describe", timeout=self._timeout),
+            lambda sf: sf.restful(f"sobjects/{object_name}/describe"),
             idempotent=True,
         )
         schema = schema_from_describe(raw or {})
@@ -167,10 +167,6 @@ class SalesforceConnector:
         if apply:
             self.forget_schema(object_name)
         return plan
-
-    @property
-    def _timeout(self) -> float:
-        return self.client.credentials.timeout_seconds
 
     # -- reads ------------------------------------------------------------------------------
 
@@ -229,7 +225,7 @@ class SalesforceConnector:
         headers = {"Sforce-Query-Options": f"batchSize={QUERY_PAGE}"}
         result = self.client.call(
             f"query {object_name}",
-            lambda sf: sf.query(soql, include_deleted=True, headers=headers, timeout=self._timeout),
+            lambda sf: sf.query(soql, include_deleted=True, headers=headers),
             idempotent=True,
         )
         gate = _ResumeGate(start)
@@ -288,7 +284,7 @@ class SalesforceConnector:
     def _query_all(self, object_name: str, schema: ObjectSchema, soql: str) -> Iterator[Record]:
         result = self.client.call(
             f"query {object_name}",
-            lambda sf: sf.query(soql, timeout=self._timeout),
+            lambda sf: sf.query(soql),
             idempotent=True,
         )
         while True:
@@ -312,7 +308,6 @@ class SalesforceConnector:
                 identifier_is_url=True,
                 include_deleted=include_deleted,
                 headers=headers,
-                timeout=self._timeout,
             )
 
         return request
@@ -375,7 +370,6 @@ class SalesforceConnector:
                     lambda sf: sf.restful(
                         f"composite/sobjects?ids={ids}&allOrNone=false",
                         method="DELETE",
-                        timeout=self._timeout,
                     ),
                     idempotent=True,
                 )
@@ -386,7 +380,7 @@ class SalesforceConnector:
                     path += f"/{object_name}/{key_field}"
                 raw = self.client.call(
                     f"{kind} {object_name}",
-                    lambda sf: _collections(sf, path, kind, payload, self._timeout),
+                    lambda sf: _collections(sf, path, kind, payload),
                     # A create that timed out may have happened: never repeat it blindly.
                     idempotent=kind != "create",
                 )
@@ -407,11 +401,9 @@ class SalesforceConnector:
         return self.client.budget()
 
 
-def _collections(
-    sf: Salesforce, path: str, kind: str, payload: dict[str, Any], timeout: float
-) -> Any:
+def _collections(sf: Salesforce, path: str, kind: str, payload: dict[str, Any]) -> Any:
     method = "POST" if kind == "create" else "PATCH"
-    return sf.restful(path, method=method, json=payload, timeout=timeout)
+    return sf.restful(path, method=method, json=payload)
 
 
 def _result(op: WriteOp, kind: str, item: Mapping[str, Any]) -> WriteResult:
