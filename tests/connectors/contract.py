@@ -246,10 +246,14 @@ class ConnectorContract:
         rest = [r for page in pages for r in page.records]
         assert len(first.records) + len(rest) >= harness.read_page + 1
 
-    def test_daily_limit_stops_cleanly(self, connector: Connector, harness: RemoteHarness) -> None:
+    def test_daily_limit_stops_cleanly(
+        self, spare_connector: Connector, harness: RemoteHarness
+    ) -> None:
+        # A connector of its own: a client that saw the limit spent refuses calls until it
+        # rechecks, which would fail whichever test ran after this one.
         harness.exhaust_daily_limit()
         with pytest.raises(BudgetExhaustedError) as caught:
-            connector.write(
+            spare_connector.write(
                 harness.object_name,
                 [WriteOp(kind="create", ref="x", values=harness.values(90_000))],
             )

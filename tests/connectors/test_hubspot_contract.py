@@ -106,6 +106,13 @@ def connector(served: tuple[HubSpotEmulator, BackgroundServer]) -> HubSpotConnec
 
 
 @pytest.fixture
+def spare_connector(connector: HubSpotConnector) -> HubSpotConnector:
+    """Another connector to the same portal, for a test that spends its budget."""
+    client = HubSpotClient(credentials=connector.client.credentials, retry=FAST)
+    return HubSpotConnector(client=client)
+
+
+@pytest.fixture
 def harness(served: tuple[HubSpotEmulator, BackgroundServer]) -> Iterator[HubSpotHarness]:
     emulator, _ = served
     daily = emulator.limiter.daily_limit

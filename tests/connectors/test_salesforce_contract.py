@@ -125,6 +125,14 @@ def connector(served: tuple[SalesforceEmulator, str, BackgroundServer]) -> Sales
 
 
 @pytest.fixture
+def spare_connector(connector: SalesforceConnector) -> Iterator[SalesforceConnector]:
+    """Another connector to the same org, for a test that spends its budget."""
+    client = SalesforceClient(credentials=connector.client.credentials, retry=FAST)
+    yield SalesforceConnector(client=client)
+    client.close()
+
+
+@pytest.fixture
 def harness(
     served: tuple[SalesforceEmulator, str, BackgroundServer],
 ) -> Iterator[SalesforceHarness]:
