@@ -111,14 +111,7 @@ def score_command(
         )
         report = runner.score_one(lead) if lead else runner.run()
         if decay and lead is None and report.outcome == "ok":
-            decayed = runner.decay_pass()
-            report.scores.update(decayed.scores)
-            report.scored += decayed.scored
-            report.changed += decayed.changed
-            report.mqls += decayed.mqls
-            report.new_mqls += decayed.new_mqls
-            report.written = {s: report.written[s] + decayed.written[s] for s in report.written}
-            report.failed += decayed.failed
+            report.absorb(runner.decay_pass())
     finally:
         store.close()
     if as_json:

@@ -83,6 +83,16 @@ class ScoringReport:
         """JSON-ready form (without the per-lead scores)."""
         return {k: v for k, v in vars(self).items() if k != "scores"}
 
+    def absorb(self, other: ScoringReport) -> None:
+        """Add a later run of the same command (the decay pass after `score`) to this report."""
+        for name in ("scored", "changed", "mqls", "new_mqls", "failed", "api_calls"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.written = {side: n + other.written.get(side, 0) for side, n in self.written.items()}
+        self.scores.update(other.scores)
+        if other.outcome != "ok":  # the worse outcome stands: the command exits 1 on it
+            self.outcome = other.outcome
+        self.message = "; ".join(m for m in (self.message, other.message) if m)
+
 
 class ScoringRunner:
     """Scores one pair's leads from HubSpot events and synced attributes."""

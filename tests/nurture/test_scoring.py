@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from leadbridge.connectors.hubspot.events import Event
 from leadbridge.nurture.event_index import EventIndex, decode_hits, encode_hits, merge_hits
 from leadbridge.nurture.rules import Rules, load_rules, parse_rules
+from leadbridge.nurture.runner import ScoringReport
 from leadbridge.nurture.scoring import as_number, largest_remainder, score, score_hits
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -226,3 +227,16 @@ def test_merged_hits_replace_the_window_and_count_its_start_once() -> None:
     # An event gone from the window (deleted at the source) is gone from the hits.
     assert merge_hits({2: [start + 1]}, {}, window_start=start) == {}
     assert decode_hits(encode_hits(saved)) == {0: [10, start, start + 5], 1: [20]}
+
+
+def test_a_decay_pass_report_adds_up_and_its_failure_stands() -> None:
+    first = ScoringReport(
+        outcome="ok", scored=3, api_calls=4, written={"hubspot": 2, "salesforce": 1}
+    )
+    decay = ScoringReport(
+        outcome="stopped", scored=2, api_calls=5, failed=1, message="budget spent"
+    )
+    first.absorb(decay)
+    assert (first.outcome, first.scored, first.api_calls, first.failed) == ("stopped", 5, 9, 1)
+    assert first.written == {"hubspot": 2, "salesforce": 1}
+    assert first.message == "budget spent"
