@@ -63,8 +63,10 @@ class CrmActions:
         self.snapshots = scoring_state  # its commit merges link snapshots and lineage at once
         self.errors = errors
         # Queue name -> (Group id, supported objects), as Salesforce answered during one run.
+        # Salesforce setup read once per run (a new run asks again: Setup may have changed).
         self._queues: dict[str, tuple[str, frozenset[str]] | None] = {}
-        self._queues_run: int | None = None
+        self._users: list[tuple[str, str]] | None = None
+        self._setup_run: int | None = None
 
     def add_to_list(self, action: Action, *, lead: Lead, step: Step) -> Outcome:
         """Enrol the lead in a HubSpot list (found or created by name)."""
@@ -103,7 +105,7 @@ class CrmActions:
                 return self._rejected(action, step, "salesforce", lead.salesforce_id, refused)
             shown = f"queue {action.queue}"
         else:
-            users = self._active_users()
+            users = self._active_users(run_id=step.run_id)
             if not users:
                 nobody = SetupError(
                     "no active user in [workflows] field_sales_users",
@@ -125,9 +127,7 @@ class CrmActions:
 
     def _queue(self, name: str, *, run_id: int) -> tuple[str, frozenset[str]] | None:
         """The queue's Group id and supported objects (None: no such queue), once per run."""
-        if run_id != self._queues_run:
-            # A new run asks again: the queue may have been fixed in Setup meanwhile.
-            self._queues, self._queues_run = {}, run_id
+        self._new_run(run_id)
         if name not in self._queues:
             soql = format_soql(
                 "SELECT Id, Name, SystemModstamp FROM Group WHERE Type = 'Queue' AND Name = {}",
@@ -153,7 +153,18 @@ class CrmActions:
         state = WorkflowState(store=self.errors.store, pair=self.mapping.name)
         return state.assigned_before(workflow=step.workflow, step_index=step.index, key=step.key)
 
-    def _active_users(self) -> list[tuple[str, str]]:
+    def _new_run(self, run_id: int) -> None:
+        if run_id != self._setup_run:
+            self._queues, self._users, self._setup_run = {}, None, run_id
+
+    def _active_users(self, *, run_id: int) -> list[tuple[str, str]]:
+        """Active field-sales users as (id, username), in the configured order, once per run."""
+        self._new_run(run_id)
+        if self._users is None:
+            self._users = self._query_users()
+        return self._users
+
+    def _query_users(self) -> list[tuple[str, str]]:
         wanted = list(self.settings.field_sales_users)
         ids = [w for w in wanted if _USER_ID.match(w)]
         names = [w for w in wanted if w not in ids]

@@ -104,13 +104,25 @@ def test_round_robin_continues_across_runs_and_restarts(
     }
     settings = ww.settings(port, field_sales_users=names)
 
+    user_queries: list[str] = []
+    real_query = world.salesforce.query_records
+
+    def counted(object_name: str, soql: str) -> Any:
+        if object_name == "User":
+            user_queries.append(soql)
+        return real_query(object_name, soql)
+
+    world.salesforce.query_records = counted  # type: ignore[method-assign]
+
     def run_for(*chosen: str) -> list[str]:
         for lead_id in chosen:
             ww.set_sql_flag(world, lead_id)
         assert world.sync().outcome == "ok"
         # A new runner each time: nothing but the state store carries the rotation.
+        user_queries.clear()
         report = ww.runner(world, ww.rules(flow), settings).run()
         assert report.done == len(chosen), report.executions
+        assert len(user_queries) == 1  # the active users are read once a run, not per lead
         return [owner(world, lead_id) for lead_id in chosen]
 
     assert run_for(leads[0]) == [ids[0]]
