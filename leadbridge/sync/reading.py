@@ -15,6 +15,7 @@ from datetime import timedelta
 from leadbridge.connectors.base import EPOCH, Connector, Cursor, ReadsArchived, Record, Side
 from leadbridge.sync.changeset import ChangeSet
 from leadbridge.sync.mapping import PairMapping
+from leadbridge.sync.queue import retried_record
 from leadbridge.sync.state import SyncState
 
 HUBSPOT_ID_FIELD = "hs_object_id"
@@ -137,11 +138,9 @@ class SideReader:
         queued: dict[tuple[Side, str], int] = {}
         for item in due:
             # The queue names the side that refused the write; the record to re-plan is the
-            # source of that write, named in the payload.
-            source: Side = (
-                "salesforce" if item.payload.get("__source_side") == "salesforce" else "hubspot"
-            )
-            record_id = str(item.payload.get("__source_id") or item.record_id)
+            # source of that write (what `leadbridge errors retry` tells the user, too).
+            named, record_id = retried_record(item)
+            source: Side = "salesforce" if named == "salesforce" else "hubspot"
             by_side[source].append(record_id)
             assert item.id is not None
             queued[(source, record_id)] = item.id

@@ -128,9 +128,11 @@ def plan_revert(
     link's own Salesforce type decides (a pair may follow a converted Lead's Contact).
     """
     run = get_run(store, run_id)
+    written = run_writes(store, run_id)  # read once: lineage is the largest table
     latest: dict[tuple[str, str, str], Lineage] = {}
-    for row in run_writes(store, run_id, field=field):
-        latest[(row.target_side, row.record_id, row.field)] = row
+    for row in written:
+        if not field or row.field == field:
+            latest[(row.target_side, row.record_id, row.field)] = row
     rows = list(latest.values())
     ids = sorted({row.record_id for row in rows if row.record_id})
     links: list[Link] = []
@@ -145,7 +147,7 @@ def plan_revert(
                 ).all()
             )
     sf_types = {link.salesforce_id: link.salesforce_type for link in links}
-    created = _created_by(run_writes(store, run_id), links, run)
+    created = _created_by(written, links, run)
     writes: list[RevertWrite] = []
     for row in sorted(rows, key=lambda r: r.id or 0):
         side: Side = "salesforce" if row.target_side == "salesforce" else "hubspot"
