@@ -109,5 +109,6 @@ def test_edit_field_uses_api_rules() -> None:
     org, user = make_org()
     rid = org.create("Lead", lead(), user_id=user)
     actions.edit_field(org, "Lead", rid, field="Industry", value="Technology", user_id=user)
-    with pytest.raises(SalesforceError):
+    with pytest.raises(SalesforceError) as refused:
         actions.edit_field(org, "Lead", rid, field="Status", value="Nope", user_id=user)
+    assert refused.value.error_code == "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST"

@@ -163,8 +163,9 @@ def test_query_job_pages_by_locator() -> None:
     )
     assert job["state"] == "UploadComplete"
     assert job["object"] == "Lead"
-    with pytest.raises(SalesforceError):
+    with pytest.raises(SalesforceError) as early:
         bulk.query_results(job["id"])
+    assert early.value.error_code == "INVALIDJOBSTATE"
     assert bulk.get_query_job(job["id"])["state"] == "InProgress"
     assert bulk.get_query_job(job["id"])["state"] == "JobComplete"
     seen, locator, pages = [], None, 0

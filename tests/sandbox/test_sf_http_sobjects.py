@@ -103,6 +103,11 @@ def test_upsert_created_updated_and_url_decoded(sfh: SfHttp) -> None:
     assert again.status_code == 200
     assert again.json() == {"id": record_id, "success": True, "errors": [], "created": False}
     assert sf.Lead.get_by_custom_id("Ext_Id__c", "hs/1001")["Title"] == "VP"
+    # The key belongs in the URL only, even with the same value in the body.
+    with pytest.raises(SalesforceMalformedRequest) as keyed:
+        sf.Lead.upsert("Ext_Id__c/hs%2F1001", {"Ext_Id__c": "hs/1001", "Title": "CTO"})
+    assert keyed.value.content[0]["errorCode"] == "INVALID_FIELD"
+    assert sf.Lead.get(record_id)["Title"] == "VP"
 
 
 def test_upsert_several_matches_is_300(sfh: SfHttp) -> None:

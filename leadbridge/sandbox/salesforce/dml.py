@@ -125,13 +125,13 @@ class RecordWriter:
         in_body = next((k for k in values if k.lower() == wanted), None)
         key = from_json(fdef, value) if value not in (None, "") else None
         if in_body is not None:
-            body_value = values.pop(in_body)
-            if name == "Id" or from_json(fdef, body_value) != key:
-                raise bad_request(
-                    "INVALID_FIELD",
-                    f"{name}: value in the request body does not match the URL",
-                    [name],
-                )
+            # The key goes in the URL only (API-FACTS A3), even with the same value; the
+            # Collections and Bulk paths take it out of each record before calling this.
+            raise bad_request(
+                "INVALID_FIELD",
+                f"{name}: the external id field belongs in the URL, not in the request body",
+                [name],
+            )
         if key is None:
             if name == "Id":
                 return UpsertResult(self.create(obj.name, values, user_id=user_id, csv=csv), True)
