@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import gc
-import random
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -36,7 +35,6 @@ from leadbridge.errors import (
 )
 from leadbridge.sandbox.faults import FaultRule
 from leadbridge.sandbox.salesforce.app import SalesforceEmulator
-from leadbridge.sandbox.salesforce.bulk import QueryRunner
 from leadbridge.sandbox.salesforce.rejections import RejectRule
 from leadbridge.sandbox.server import BackgroundServer
 from leadbridge.sandbox.tls import ensure_tls
@@ -70,30 +68,6 @@ Served = tuple[SalesforceEmulator, str, BackgroundServer]
 Factory = Callable[..., SalesforceConnector]
 
 
-def _shuffled(runner: QueryRunner | None) -> QueryRunner:
-    # Bulk queries promise no order; the emulator happens to answer in index order, which
-    # would hide a connector that relied on it.
-    assert runner is not None
-
-    def run(soql: str, include_deleted: bool, user_id: str) -> tuple[Any, Any]:
-        columns, rows = runner(soql, include_deleted, user_id)
-        listed = list(rows)
-        random.Random(len(listed)).shuffle(listed)
-        return columns, listed
-
-    return run
-
-
-def _shuffled_results(results: Callable[[str, str], str]) -> Callable[[str, str], str]:
-    # Ingest result rows come back in no promised order either.
-    def run(job_id: str, kind: str) -> str:
-        header, *lines = results(job_id, kind).splitlines(keepends=True)
-        random.Random(len(lines)).shuffle(lines)
-        return "".join([header, *lines])
-
-    return run
-
-
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     emulator = SalesforceEmulator(daily_api_max=1_000_000)
@@ -120,8 +94,9 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         )
     with emulator.lock:
         emulator.org.bulk_load("Lead", rows)
-    emulator.bulk.query_runner = _shuffled(emulator.bulk.query_runner)
-    emulator.bulk.ingest_results = _shuffled_results(emulator.bulk.ingest_results)  # type: ignore[method-assign,assignment]
+    # The emulator shuffles Bulk query rows and ingest results (no order is promised), which
+    # would expose a connector relying on index order.
+    assert emulator.bulk.shuffle_seed is not None
     with BackgroundServer(app=emulator.app, tls=tls) as server:
         yield emulator, str(tls.ca_file), server
         gc.collect()

@@ -183,3 +183,17 @@ def test_query_job_pages_by_locator() -> None:
     assert pages == 3
     assert rows[1][2].endswith("Z")
     assert org.limits.bulk_v2_query_jobs.used == 1
+
+
+def test_a_shuffling_service_returns_every_row_in_no_promised_order() -> None:
+    org, user = make_org()
+    for n in range(40):
+        org.create("Lead", lead(LastName=f"L{n:02d}"), user_id=user)
+    bulk = BulkService(org, query_runner=_runner(org), shuffle_seed=0)
+    job = bulk.create_query_job(
+        {"operation": "query", "query": "SELECT Id, LastName FROM Lead"}, user_id=user
+    )
+    assert bulk.get_query_job(job["id"])["state"] == "JobComplete"
+    names = [row[1] for row in _rows(bulk.query_results(job["id"]).csv)[1:]]
+    assert sorted(names) == [f"L{n:02d}" for n in range(40)]
+    assert names != sorted(names)

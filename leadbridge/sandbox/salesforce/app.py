@@ -104,7 +104,9 @@ class SalesforceEmulator:
         self.rejections = RejectRules()
         guarded = cast(Org, GuardedOrg(org, self.rejections))
         self.queries = QueryService(org)
-        self.bulk = BulkService(guarded, query_runner=self._bulk_query, polls_before_complete=0)
+        self.bulk = BulkService(
+            guarded, query_runner=self._bulk_query, polls_before_complete=0, shuffle_seed=0
+        )
         self._routes: list[Route] = [
             *QueryRoutes(org=guarded, queries=self.queries).routes(),
             *SObjectRoutes(org=guarded).routes(),

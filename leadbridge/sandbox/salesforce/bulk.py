@@ -6,15 +6,18 @@ import base64
 import csv
 import io
 import math
+import random
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from leadbridge.sandbox.salesforce.errors import SalesforceError, bad_request, not_found
 from leadbridge.sandbox.salesforce.ids import to_18
 from leadbridge.sandbox.salesforce.org import Org
 from leadbridge.sandbox.salesforce.values import format_datetime, to_csv
+
+T = TypeVar("T")
 
 # (soql, include_deleted, user_id) -> (column names, rows of canonical values).
 QueryRunner = Callable[[str, bool, str], tuple[Sequence[str], Iterable[Sequence[Any]]]]
@@ -90,11 +93,19 @@ class BulkService:
     """Bulk 2.0 jobs of one org; states advance one step per status poll."""
 
     def __init__(
-        self, org: Org, *, query_runner: QueryRunner | None = None, polls_before_complete: int = 0
+        self,
+        org: Org,
+        *,
+        query_runner: QueryRunner | None = None,
+        polls_before_complete: int = 0,
+        shuffle_seed: int | None = None,
     ) -> None:
         self.org = org
         self.query_runner = query_runner
         self.polls_before_complete = polls_before_complete
+        # Bulk 2.0 promises no order of query rows or ingest results (API-FACTS A4): with a
+        # seed, each job's rows come back in a shuffled (but reproducible) order.
+        self.shuffle_seed = shuffle_seed
         self.ingest_jobs: dict[str, IngestJob] = {}
         self.query_jobs: dict[str, QueryJob] = {}
 
@@ -320,12 +331,20 @@ class BulkService:
         """GET successfulResults / failedResults / unprocessedrecords as CSV text."""
         job = self._ingest(job_id)
         if kind == "successfulResults":
-            return _csv(["sf__Id", "sf__Created", *job.header], job.successes)
+            successes = self._unordered(job_id, job.successes)
+            return _csv(["sf__Id", "sf__Created", *job.header], successes)
         if kind == "failedResults":
-            return _csv(["sf__Id", "sf__Error", *job.header], job.failures)
+            failures = self._unordered(job_id, job.failures)
+            return _csv(["sf__Id", "sf__Error", *job.header], failures)
         if kind.lower() == "unprocessedrecords":
             return _csv(job.header, job.unprocessed)
         raise not_found()
+
+    def _unordered(self, key: str, rows: Iterable[T]) -> list[T]:
+        listed = list(rows)
+        if self.shuffle_seed is not None:
+            random.Random(f"{self.shuffle_seed}:{key}").shuffle(listed)  # noqa: S311  (test data order)
+        return listed
 
     def delete_job(self, job_id: str) -> None:
         """DELETE /jobs/ingest/{id} or /jobs/query/{id} of a finished job."""
@@ -356,6 +375,7 @@ class BulkService:
             )
         delimiter, line_ending = self._format(body)
         columns, rows = self.query_runner(query, operation == "queryAll", user_id)
+        rows = self._unordered(query, rows)
         self.org.limits.consume_query_job()
         now = self._stamp()
         job = QueryJob(
