@@ -33,7 +33,7 @@ from leadbridge.connectors.base import (
     WriteResult,
 )
 from leadbridge.connectors.hubspot.client import HubSpotClient
-from leadbridge.connectors.hubspot.errors import classify, parse_body
+from leadbridge.connectors.hubspot.errors import classify
 from leadbridge.connectors.hubspot.lists import HubSpotLists
 from leadbridge.connectors.hubspot.values import (
     parse_datetime,
@@ -156,7 +156,7 @@ class HubSpotConnector:
         from leadbridge.connectors.hubspot.provision import ensure_properties
 
         plan: ProvisionPlan = ensure_properties(self, object_name, specs, apply=apply)
-        if apply:
+        if apply and plan.changes:  # nothing applied: the cached schema still holds
             self.forget_schema(object_name)
         return plan
 
@@ -255,7 +255,7 @@ class HubSpotConnector:
             yield from self._read_all(object_name, schema, properties)
             return
         modified = self.modified_property(object_name)
-        start = cursor.rewound(overlap) if cursor is not None else Cursor()
+        start = cursor.rewound(overlap)
         position = start
         # Ids already yielded at the newest timestamp read: a new window starts at that
         # timestamp (GTE) and must not repeat them.
@@ -595,4 +595,4 @@ class HubSpotConnector:
         return self.client.budget()
 
 
-__all__ = ["HubSpotConnector", "parse_body"]
+__all__ = ["HubSpotConnector"]

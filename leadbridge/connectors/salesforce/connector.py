@@ -164,7 +164,7 @@ class SalesforceConnector:
         from leadbridge.connectors.salesforce.provision import ensure_fields
 
         plan = ensure_fields(self, object_name, specs, apply=apply)
-        if apply:
+        if apply and plan.changes:  # nothing applied: the cached schema still holds
             self.forget_schema(object_name)
         return plan
 
